@@ -1,0 +1,93 @@
+package dev.cloister.api;
+
+import dev.cloister.job.Job;
+import dev.cloister.job.JobId;
+import dev.cloister.job.JobService;
+import dev.cloister.job.JobSpecReader;
+import dev.cloister.job.MalformedSpecException;
+import dev.cloister.policy.AdmissionException;
+import dev.cloister.sandbox.SandboxException;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DefaultValue;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.HeaderParam;
+import jakarta.ws.rs.NotFoundException;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.StreamingOutput;
+
+import java.io.InputStream;
+import java.net.URI;
+import java.util.List;
+import java.util.Locale;
+
+/** Training jobs: submit (JSON or YAML), list, inspect, follow logs, cancel. */
+@Path("/api/v1/jobs")
+@Produces(MediaType.APPLICATION_JSON)
+public class JobResource {
+
+    static final String YAML = "application/yaml";
+
+    private final JobService jobs;
+    private final JobSpecReader reader;
+    private final LogStream logs;
+
+    public JobResource(JobService jobs, JobSpecReader reader, LogStream logs) {
+        this.jobs = jobs;
+        this.reader = reader;
+        this.logs = logs;
+    }
+
+    @POST
+    @Consumes({MediaType.APPLICATION_JSON, YAML, "application/x-yaml", "text/yaml"})
+    public Response submit(InputStream body, @HeaderParam("Content-Type") String contentType)
+            throws MalformedSpecException, AdmissionException, SandboxException {
+        JobSpecReader.Format format = contentType != null && contentType.toLowerCase(Locale.ROOT).contains("yaml")
+                ? JobSpecReader.Format.YAML : JobSpecReader.Format.JSON;
+        Job job = jobs.submit(reader.readCapped(body), format, "anonymous");
+        return Response.created(URI.create("/api/v1/jobs/" + job.id())).entity(JobView.of(job)).build();
+    }
+
+    @GET
+    public List<JobView> list() {
+        return jobs.list().stream().map(JobView::of).toList();
+    }
+
+    @GET
+    @Path("{id}")
+    public JobView get(@PathParam("id") String id) {
+        return JobView.of(jobs.find(parse(id)).orElseThrow(() -> notFound(id)));
+    }
+
+    @POST
+    @Path("{id}/cancel")
+    public JobView cancel(@PathParam("id") String id) {
+        return JobView.of(jobs.cancel(parse(id), "anonymous").orElseThrow(() -> notFound(id)));
+    }
+
+    @GET
+    @Path("{id}/logs")
+    @Produces(MediaType.TEXT_PLAIN)
+    public StreamingOutput logs(@PathParam("id") String id, @QueryParam("follow") @DefaultValue("false") boolean follow) {
+        JobId jobId = parse(id);
+        jobs.find(jobId).orElseThrow(() -> notFound(id));
+        return out -> logs.copy(jobId, out, follow);
+    }
+
+    static JobId parse(String id) {
+        try {
+            return new JobId(id);
+        } catch (IllegalArgumentException e) {
+            throw notFound(id);
+        }
+    }
+
+    static NotFoundException notFound(String id) {
+        return new NotFoundException("no job with that id");
+    }
+}

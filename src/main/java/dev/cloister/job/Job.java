@@ -1,0 +1,67 @@
+package dev.cloister.job;
+
+import dev.cloister.digest.Digest;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One job as the host knows it: what was submitted, what admission decided, and how it went. Immutable; each
+ * transition yields a new value and appends to {@code history}.
+ *
+ * @param imagePinnedBy whether the image digest is an image ID or a registry manifest digest
+ * @param artifactDir   where collected outputs live, once the job has ended and outputs were collected
+ */
+public record Job(
+        JobId id,
+        JobSpec spec,
+        String policy,
+        Digest policyDigest,
+        Digest seccompDigest,
+        String runtime,
+        String image,
+        Digest imageId,
+        String imagePinnedBy,
+        String dataset,
+        Digest datasetDigest,
+        JobState state,
+        Instant submittedAt,
+        Instant startedAt,
+        Instant finishedAt,
+        Integer exitCode,
+        String reason,
+        List<String> outputs,
+        String artifactDir,
+        List<Transition> history) {
+
+    public Job {
+        outputs = List.copyOf(outputs);
+        history = List.copyOf(history);
+    }
+
+    /** One state change, with when and why. */
+    public record Transition(JobState from, JobState to, Instant at, String reason) {
+    }
+
+    /**
+     * Moves to {@code next}; throws {@link IllegalStateException} when the transition is not allowed, so a late
+     * event (e.g. a container exiting after a cancel) can never rewrite a final state.
+     */
+    public Job moveTo(JobState next, Instant at, String why) {
+        if (!state.canMoveTo(next)) {
+            throw new IllegalStateException("job " + id + " cannot move from " + state + " to " + next);
+        }
+        List<Transition> h = new ArrayList<>(history);
+        h.add(new Transition(state, next, at, why));
+        return new Job(id, spec, policy, policyDigest, seccompDigest, runtime, image, imageId, imagePinnedBy, dataset,
+                datasetDigest, next, submittedAt, next == JobState.RUNNING ? at : startedAt,
+                next.isFinal() ? at : finishedAt, exitCode, why == null ? reason : why, outputs, artifactDir, h);
+    }
+
+    public Job withResult(Integer exitCode, Instant startedAt, List<String> outputs, String artifactDir) {
+        return new Job(id, spec, policy, policyDigest, seccompDigest, runtime, image, imageId, imagePinnedBy, dataset,
+                datasetDigest, state, submittedAt, startedAt == null ? this.startedAt : startedAt, finishedAt, exitCode,
+                reason, outputs, artifactDir, history);
+    }
+}

@@ -1,0 +1,294 @@
+package dev.cloister.job;
+
+import dev.cloister.audit.AuditLog;
+import dev.cloister.dataset.Dataset;
+import dev.cloister.dataset.DatasetRegistry;
+import dev.cloister.policy.Admission;
+import dev.cloister.policy.AdmissionException;
+import dev.cloister.policy.ContainerPlan;
+import dev.cloister.policy.DurationText;
+import dev.cloister.policy.Policies;
+import dev.cloister.policy.Policy;
+import dev.cloister.policy.Violation;
+import dev.cloister.sandbox.ResolvedImage;
+import dev.cloister.sandbox.RunResult;
+import dev.cloister.sandbox.SandboxException;
+import dev.cloister.sandbox.SandboxRuntime;
+import org.jboss.logging.Logger;
+
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** Submits, admits, queues, runs and cancels jobs; the one place that moves a job between states. */
+public final class JobService implements AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger(JobService.class);
+
+    /** What the service needs from its host, fixed at start-up. */
+    public record Settings(Path artifactRoot, int concurrency) {
+    }
+
+    private final Policies policies;
+    private final DatasetRegistry datasets;
+    private final Admission admission;
+    private final SandboxRuntime runtime;
+    private final JobSpecReader reader;
+    private final AuditLog audit;
+    private final Settings settings;
+    private final Clock clock;
+    private final SecureRandom random = new SecureRandom();
+    private final JobStore store = new JobStore();
+    private final Map<JobId, ContainerPlan> plans = new ConcurrentHashMap<>();
+    private final Set<JobId> cancelRequested = ConcurrentHashMap.newKeySet();
+    private final ExecutorService workers;
+    private volatile boolean accepting = true;
+
+    public JobService(Policies policies, DatasetRegistry datasets, Admission admission, SandboxRuntime runtime,
+                      JobSpecReader reader, AuditLog audit, Settings settings, Clock clock) {
+        this.policies = policies;
+        this.datasets = datasets;
+        this.admission = admission;
+        this.runtime = runtime;
+        this.reader = reader;
+        this.audit = audit;
+        this.settings = settings;
+        this.clock = clock;
+        AtomicInteger n = new AtomicInteger();
+        this.workers = Executors.newFixedThreadPool(settings.concurrency(), r -> {
+            Thread t = new Thread(r, "cloister-job-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /**
+     * Parses, admits and queues a job. Throws {@link MalformedSpecException} for unreadable bodies and
+     * {@link AdmissionException} with every violation for refused specs; both are audited.
+     */
+    public Job submit(byte[] body, JobSpecReader.Format format, String actor)
+            throws MalformedSpecException, AdmissionException, SandboxException {
+        if (!accepting) {
+            throw new SandboxException(SandboxException.Kind.ENGINE, "the service is shutting down and admits no jobs");
+        }
+        JobSpecReader.Parsed parsed;
+        try {
+            parsed = reader.parse(body, format);
+        } catch (MalformedSpecException e) {
+            audit.record(actor, "job.submit", "-", "refused", Map.of("reason", e.getMessage()));
+            throw e;
+        }
+        JobSpec spec = parsed.spec();
+        List<Violation> violations = new ArrayList<>(parsed.violations());
+
+        Policy policy = null;
+        String policyName = spec.policy() == null ? policies.defaultPolicy().name() : spec.policy();
+        Optional<Policy> found = policies.find(policyName);
+        if (found.isEmpty()) {
+            violations.add(new Violation("policy", "unknown policy '" + policyName + "' (known: "
+                    + policies.all().stream().map(Policy::name).toList() + ")"));
+        } else {
+            policy = found.get();
+        }
+        Dataset dataset = null;
+        if (spec.dataset() != null) {
+            dataset = datasets.find(spec.dataset()).orElse(null);
+            if (dataset == null) {
+                violations.add(new Violation("dataset", "no registered dataset '" + spec.dataset() + "'"));
+            }
+        }
+        JobId id = JobId.random(random);
+        ContainerPlan plan = null;
+        if (policy != null && spec.command().size() > 0) {
+            try {
+                plan = admission.admit(id, spec, policy, dataset);
+            } catch (AdmissionException e) {
+                violations.addAll(e.violations());
+            }
+        }
+        ResolvedImage image = null;
+        if (violations.isEmpty()) {
+            try {
+                image = runtime.resolve(plan.image());
+            } catch (SandboxException e) {
+                if (e.kind() != SandboxException.Kind.IMAGE_NOT_FOUND) {
+                    throw e;
+                }
+                violations.add(new Violation("image", e.getMessage()));
+            }
+        }
+        if (!violations.isEmpty()) {
+            Map<String, Object> details = new LinkedHashMap<>();
+            details.put("name", String.valueOf(spec.name()));
+            details.put("team", String.valueOf(spec.team()));
+            details.put("policy", policyName);
+            details.put("violations", violations.stream().map(Violation::toString).toList());
+            audit.record(actor, "job.admit", "-", "refused", details);
+            throw new AdmissionException(violations);
+        }
+
+        Job job = new Job(id, spec, policy.name(), policy.digest(), policy.seccomp().digest(),
+                policy.runtime().engineName(), plan.image().toString(), image.imageId(), image.pinnedBy().name(),
+                dataset == null ? null : dataset.name(), dataset == null ? null : dataset.digest(),
+                JobState.QUEUED, clock.instant(), null, null, null, "admitted under policy '" + policy.name() + "'",
+                List.of(), null, List.of(new Job.Transition(null, JobState.QUEUED, clock.instant(), "admitted")));
+        plans.put(id, plan);
+        store.add(job);
+        audit.record(actor, "job.admit", id.value(), "admitted", Map.of(
+                "name", spec.name(), "team", spec.team(), "policy", policy.name(),
+                "policyDigest", policy.digest().toString(), "image", plan.image().toString()));
+        workers.submit(() -> execute(id));
+        return job;
+    }
+
+    private void execute(JobId id) {
+        ContainerPlan plan = plans.get(id);
+        if (cancelRequested.contains(id) || store.find(id).map(j -> j.state() != JobState.QUEUED).orElse(true)) {
+            return;
+        }
+        Path artifactDir = settings.artifactRoot().resolve(id.value());
+        RunResult result;
+        try {
+            result = runtime.run(plan, artifactDir, (containerId, at) -> {
+                transition(id, JobState.RUNNING, "container " + shortId(containerId) + " started");
+                if (cancelRequested.contains(id)) {
+                    runtime.cancel(id.value());
+                }
+            });
+        } catch (SandboxException e) {
+            LOG.warnf("job %s failed in the sandbox: %s", id, e.getMessage());
+            transition(id, JobState.FAILED, e.getMessage());
+            return;
+        } catch (RuntimeException e) {
+            LOG.errorf(e, "job %s failed unexpectedly", id);
+            transition(id, JobState.FAILED, "internal error while running the job");
+            return;
+        }
+        List<String> outputs = result.outputs().stream().map(RunResult.OutputFile::path).toList();
+        store.update(id, j -> j.withResult(result.exitCode(), result.startedAt(), outputs,
+                outputs.isEmpty() && result.outputProblems().isEmpty() ? null : artifactDir.toString()));
+        JobState end;
+        String why;
+        switch (result.outcome()) {
+            case OOM_KILLED -> {
+                end = JobState.OOM_KILLED;
+                why = "killed by the kernel: out of memory (limit " + plan.limits().memory() + ")";
+            }
+            case TIMED_OUT -> {
+                end = JobState.TIMED_OUT;
+                why = "exceeded its max runtime of " + DurationText.format(plan.limits().maxRuntime());
+            }
+            case CANCELLED -> {
+                end = JobState.CANCELLED;
+                why = "cancelled on request";
+            }
+            default -> {
+                if (result.exitCode() != null && result.exitCode() == 0 && result.outputProblems().isEmpty()) {
+                    end = JobState.SUCCEEDED;
+                    why = "exited with code 0";
+                } else {
+                    end = JobState.FAILED;
+                    why = failureReason(result);
+                }
+            }
+        }
+        transition(id, end, why);
+    }
+
+    private static String failureReason(RunResult r) {
+        List<String> parts = new ArrayList<>();
+        if (r.failure() != null && !r.failure().isBlank()) {
+            parts.add(r.failure());
+        }
+        if (r.exitCode() != null && r.exitCode() != 0) {
+            parts.add("exited with code " + r.exitCode());
+        }
+        if (!r.outputProblems().isEmpty()) {
+            parts.add("outputs refused: " + String.join("; ", r.outputProblems()));
+        }
+        return parts.isEmpty() ? "failed" : String.join("; ", parts);
+    }
+
+    private void transition(JobId id, JobState next, String why) {
+        try {
+            Job j = store.update(id, job -> job.moveTo(next, clock.instant(), why));
+            audit.record("cloister", "job.state", id.value(), next.name(), Map.of("reason", why,
+                    "exitCode", j.exitCode() == null ? "-" : j.exitCode().toString()));
+        } catch (IllegalStateException e) {
+            // A late event (e.g. the container ending after a cancel was recorded): the first final state stands.
+            LOG.debugf("ignored transition of %s to %s: %s", id, next, e.getMessage());
+        }
+    }
+
+    /** Cancels a queued or running job; returns the job as it then stands, or empty if unknown. */
+    public Optional<Job> cancel(JobId id, String actor) {
+        Optional<Job> job = store.find(id);
+        if (job.isEmpty()) {
+            return job;
+        }
+        audit.record(actor, "job.cancel", id.value(), job.get().state().isFinal() ? "ignored" : "requested", Map.of());
+        if (job.get().state().isFinal()) {
+            return job;
+        }
+        cancelRequested.add(id);
+        if (job.get().state() == JobState.QUEUED) {
+            transition(id, JobState.CANCELLED, "cancelled on request before it started");
+        }
+        runtime.cancel(id.value());
+        return store.find(id);
+    }
+
+    public Optional<Job> find(JobId id) {
+        return store.find(id);
+    }
+
+    public List<Job> list() {
+        return store.all();
+    }
+
+    public Optional<ContainerPlan> plan(JobId id) {
+        return Optional.ofNullable(plans.get(id));
+    }
+
+    public Optional<Path> logFile(JobId id) {
+        return plan(id).map(SandboxRuntime::logFile);
+    }
+
+    private static String shortId(String containerId) {
+        return containerId.length() > 12 ? containerId.substring(0, 12) : containerId;
+    }
+
+    /**
+     * Stops admitting and stops running containers, so none is left behind without a record. (Durable jobs that
+     * survive a restart come with persistence.)
+     */
+    @Override
+    public void close() {
+        accepting = false;
+        for (Job j : store.all()) {
+            if (!j.state().isFinal()) {
+                cancelRequested.add(j.id());
+                runtime.cancel(j.id().value());
+            }
+        }
+        workers.shutdown();
+        try {
+            if (!workers.awaitTermination(30, TimeUnit.SECONDS)) {
+                workers.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

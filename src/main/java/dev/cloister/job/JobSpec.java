@@ -1,0 +1,40 @@
+package dev.cloister.job;
+
+import dev.cloister.policy.ByteSize;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A training job as a team submits it. Structure is checked by {@link JobSpecReader}; whether it may run is decided
+ * by {@code Admission} against its policy.
+ *
+ * @param policy          the policy to admit under, or null for the default
+ * @param dataset         a registered dataset name, or null for none
+ * @param hyperparameters scalar values (String, Long, Double, Boolean), kept in submission order
+ * @param maxRuntime      null for the policy's cap
+ */
+public record JobSpec(
+        String name,
+        String team,
+        String policy,
+        String image,
+        List<String> command,
+        Map<String, String> env,
+        Map<String, Object> hyperparameters,
+        String dataset,
+        Resources resources,
+        Duration maxRuntime) {
+
+    public JobSpec {
+        command = List.copyOf(command);
+        env = Map.copyOf(env);
+        hyperparameters = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(hyperparameters));
+    }
+
+    /** Requested resources; null fields take the policy's cap. */
+    public record Resources(ByteSize memory, Double cpus, Long pids) {
+        public static final Resources POLICY_CAPS = new Resources(null, null, null);
+    }
+}

@@ -1,0 +1,30 @@
+package dev.cloister.job;
+
+import java.util.EnumSet;
+import java.util.Set;
+
+/** The life of a job. Final states never change again. */
+public enum JobState {
+    QUEUED,
+    RUNNING,
+    SUCCEEDED,
+    FAILED,
+    CANCELLED,
+    TIMED_OUT,
+    OOM_KILLED;
+
+    private static final Set<JobState> FINAL = EnumSet.of(SUCCEEDED, FAILED, CANCELLED, TIMED_OUT, OOM_KILLED);
+
+    public boolean isFinal() {
+        return FINAL.contains(this);
+    }
+
+    /** Whether moving from this state to {@code next} is allowed. */
+    public boolean canMoveTo(JobState next) {
+        return switch (this) {
+            case QUEUED -> next == RUNNING || next == CANCELLED || next == FAILED;
+            case RUNNING -> next.isFinal();
+            default -> false;
+        };
+    }
+}

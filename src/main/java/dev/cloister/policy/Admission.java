@@ -1,0 +1,157 @@
+package dev.cloister.policy;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.cloister.dataset.Dataset;
+import dev.cloister.job.JobId;
+import dev.cloister.job.JobSpec;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Judges a job spec against its policy: yields a {@link ContainerPlan} or every violation at once. Pure: no Docker,
+ * no I/O, so every security decision is unit-testable.
+ */
+public final class Admission {
+
+    public static final String LABEL_PREFIX = "dev.cloister.";
+    public static final String LABEL_JOB = LABEL_PREFIX + "job-id";
+
+    private final ObjectMapper json = new ObjectMapper().configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
+    private final Path workRoot;
+
+    /** @param workRoot host directory under which each job gets its own work directory */
+    public Admission(Path workRoot) {
+        this.workRoot = workRoot;
+    }
+
+    /**
+     * @param dataset the registered dataset the spec names, or null when it names none (or one that does not
+     *                exist, which the caller has already reported)
+     */
+    public ContainerPlan admit(JobId id, JobSpec spec, Policy policy, Dataset dataset) throws AdmissionException {
+        List<Violation> violations = new ArrayList<>();
+
+        ImageRef image = null;
+        try {
+            image = ImageRef.parse(spec.image());
+            if (!policy.allowedImageRepositories().contains(image.repository())) {
+                violations.add(new Violation("image", "repository '" + image.repository() + "' is not allowed by policy '"
+                        + policy.name() + "' (allowed: " + policy.allowedImageRepositories() + ")"));
+            }
+        } catch (IllegalArgumentException e) {
+            violations.add(new Violation("image", e.getMessage()));
+        }
+
+        if (dataset != null && !policy.allowedDatasets().contains(dataset.name())) {
+            violations.add(new Violation("dataset", "dataset '" + dataset.name() + "' is not allowed by policy '"
+                    + policy.name() + "'"));
+        }
+
+        Limits cap = policy.limits();
+        JobSpec.Resources asked = spec.resources();
+        ByteSize memory = orCap(asked.memory(), cap.memory(), "resources.memory", violations);
+        double cpus = asked.cpus() == null ? cap.cpus() : asked.cpus();
+        if (asked.cpus() != null && (cpus <= 0 || cpus > cap.cpus())) {
+            violations.add(new Violation("resources.cpus", cpus + " is outside (0, " + cap.cpus() + "], the cap of policy '"
+                    + policy.name() + "'"));
+        }
+        long pids = asked.pids() == null ? cap.pids() : asked.pids();
+        if (asked.pids() != null && (pids < 8 || pids > cap.pids())) {
+            violations.add(new Violation("resources.pids", pids + " is outside [8, " + cap.pids() + "], the cap of policy '"
+                    + policy.name() + "'"));
+        }
+        Duration runtime = spec.maxRuntime() == null ? cap.maxRuntime() : spec.maxRuntime();
+        if (runtime.compareTo(cap.maxRuntime()) > 0 || runtime.isZero()) {
+            violations.add(new Violation("maxRuntime", DurationText.format(runtime) + " exceeds the cap "
+                    + DurationText.format(cap.maxRuntime()) + " of policy '" + policy.name() + "'"));
+        }
+        if (policy.tmpSize().bytes() + policy.shmSize().bytes() > memory.bytes()) {
+            violations.add(new Violation("resources.memory", memory + " is less than the memory-backed scratch ("
+                    + policy.tmpSize() + " /tmp + " + policy.shmSize() + " /dev/shm) of policy '" + policy.name() + "'"));
+        }
+
+        String hyperparameters;
+        try {
+            hyperparameters = json.writeValueAsString(new TreeMap<>(spec.hyperparameters()));
+        } catch (JsonProcessingException e) {
+            violations.add(new Violation("hyperparameters", "cannot be written as JSON"));
+            hyperparameters = "{}";
+        }
+
+        if (!violations.isEmpty()) {
+            throw new AdmissionException(violations);
+        }
+
+        Path workDir = workRoot.resolve(id.value());
+        List<ContainerPlan.Mount> mounts = new ArrayList<>();
+        if (dataset != null) {
+            mounts.add(new ContainerPlan.Mount(ContainerPlan.MountKind.DATASET, dataset.directory(),
+                    ContainerPlan.DATA_DIR, true, true, true, true));
+        }
+        mounts.add(new ContainerPlan.Mount(ContainerPlan.MountKind.CONFIG, workDir.resolve("config"),
+                ContainerPlan.CONFIG_DIR, true, true, true, true));
+        mounts.add(new ContainerPlan.Mount(ContainerPlan.MountKind.OUTPUT, workDir.resolve("out"),
+                ContainerPlan.OUTPUT_DIR, false, true, true, true));
+
+        List<ContainerPlan.Tmpfs> tmpfs = List.of(
+                new ContainerPlan.Tmpfs("/tmp", policy.tmpSize(), "rw,nosuid,nodev,noexec"));
+
+        int wholeCpus = (int) Math.max(1, Math.ceil(cpus));
+        Map<String, String> env = new LinkedHashMap<>(spec.env());
+        env.putAll(sageMakerEnv(hyperparameters, dataset != null, wholeCpus));
+        env.put("HOME", "/tmp");
+        env.put("PYTHONDONTWRITEBYTECODE", "1");
+        // Thread pools sized to the cpu cap, so numeric libraries neither oversubscribe nor vary with the host.
+        for (String threads : List.of("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")) {
+            env.putIfAbsent(threads, Integer.toString(wholeCpus));
+        }
+
+        Map<String, String> labels = new TreeMap<>();
+        labels.put(LABEL_PREFIX + "managed", "true");
+        labels.put(LABEL_JOB, id.value());
+        labels.put(LABEL_PREFIX + "team", spec.team());
+        labels.put(LABEL_PREFIX + "policy", policy.name());
+        labels.put(LABEL_PREFIX + "policy-digest", policy.digest().toString());
+        labels.put(LABEL_PREFIX + "seccomp-digest", policy.seccomp().digest().toString());
+
+        return new ContainerPlan(id.value(), image, spec.command(), env, policy.user(), policy.runtime(),
+                policy.seccomp(), mounts, tmpfs, policy.shmSize(), new Limits(memory, cpus, pids, runtime),
+                policy.stopGrace(), policy.logSize(), policy.outputSize(), hyperparameters, workDir, labels);
+    }
+
+    // SageMaker's training-container contract, so that existing training scripts run unchanged.
+    private static Map<String, String> sageMakerEnv(String hyperparameters, boolean hasData, int cpus) {
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("SM_MODEL_DIR", ContainerPlan.OUTPUT_DIR);
+        env.put("SM_OUTPUT_DATA_DIR", ContainerPlan.OUTPUT_DIR);
+        env.put("SM_INPUT_CONFIG_DIR", ContainerPlan.CONFIG_DIR);
+        env.put("SM_HPS", hyperparameters);
+        env.put("SM_NUM_CPUS", Integer.toString(cpus));
+        env.put("SM_NUM_GPUS", "0");
+        if (hasData) {
+            env.put("SM_CHANNELS", "[\"training\"]");
+            env.put("SM_CHANNEL_TRAINING", ContainerPlan.DATA_DIR);
+        } else {
+            env.put("SM_CHANNELS", "[]");
+        }
+        return env;
+    }
+
+    private static ByteSize orCap(ByteSize asked, ByteSize cap, String field, List<Violation> violations) {
+        if (asked == null) {
+            return cap;
+        }
+        if (asked.compareTo(cap) > 0) {
+            violations.add(new Violation(field, asked + " exceeds the policy cap " + cap));
+        }
+        return asked;
+    }
+}

@@ -1,0 +1,81 @@
+package dev.cloister.policy;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything security-relevant about one job's container, decided by {@link Admission} and only executed by a
+ * runtime. A runtime maps each field to its API and fails on a field it cannot honour; it adds no policy of its own.
+ *
+ * @param workDir         host directory owned by Cloister for this job (hyperparameters, staged output)
+ * @param hyperparameters exact JSON written read-only to {@code /opt/ml/input/config/hyperparameters.json}
+ */
+public record ContainerPlan(
+        String jobId,
+        ImageRef image,
+        List<String> argv,
+        Map<String, String> env,
+        UserId user,
+        ContainerRuntime runtime,
+        SeccompProfile seccomp,
+        List<Mount> mounts,
+        List<Tmpfs> tmpfs,
+        ByteSize shmSize,
+        Limits limits,
+        Duration stopGrace,
+        ByteSize logSize,
+        ByteSize outputSize,
+        String hyperparameters,
+        Path workDir,
+        Map<String, String> labels) {
+
+    public static final String OUTPUT_DIR = "/out";
+    public static final String DATA_DIR = "/data";
+    public static final String CONFIG_DIR = "/opt/ml/input/config";
+
+    public ContainerPlan {
+        argv = List.copyOf(argv);
+        env = Map.copyOf(env);
+        mounts = List.copyOf(mounts);
+        tmpfs = List.copyOf(tmpfs);
+        labels = Map.copyOf(labels);
+        if (argv.isEmpty()) {
+            throw new IllegalArgumentException("a plan needs a command");
+        }
+    }
+
+    /** Constants that no policy can change; listed so that reports and tests can show them. */
+    public boolean readOnlyRootfs() {
+        return true;
+    }
+
+    public String networkMode() {
+        return "none";
+    }
+
+    public boolean noNewPrivileges() {
+        return true;
+    }
+
+    public boolean dropAllCapabilities() {
+        return true;
+    }
+
+    public boolean init() {
+        return true;
+    }
+
+    /** What a host path is for; each kind is mounted at a fixed target. */
+    public enum MountKind { DATASET, OUTPUT, CONFIG }
+
+    /** A bind mount from the host, with the flags the runtime must apply. */
+    public record Mount(MountKind kind, Path source, String target, boolean readOnly,
+                        boolean nosuid, boolean nodev, boolean noexec) {
+    }
+
+    /** A memory-backed scratch mount with a hard size. */
+    public record Tmpfs(String target, ByteSize size, String options) {
+    }
+}

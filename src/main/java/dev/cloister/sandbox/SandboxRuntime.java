@@ -1,0 +1,31 @@
+package dev.cloister.sandbox;
+
+import dev.cloister.policy.ContainerPlan;
+import dev.cloister.policy.ImageRef;
+
+import java.nio.file.Path;
+
+/**
+ * Executes admitted {@link ContainerPlan}s. A runtime adds no policy: it maps each plan field to its engine and
+ * throws {@link SandboxException} for any field it cannot honour.
+ */
+public interface SandboxRuntime {
+
+    /** Finds the pinned image on this host and says whether the digest matched its image ID or a registry digest. */
+    ResolvedImage resolve(ImageRef image) throws SandboxException;
+
+    /**
+     * Runs the plan to its end (blocking): creates the container, starts it, enforces the deadline, writes the job
+     * log (capped at the plan's log size) to {@link #logFile(ContainerPlan)}, collects {@code /out} into
+     * {@code artifactDir}, and removes the container.
+     */
+    RunResult run(ContainerPlan plan, Path artifactDir, RunListener listener) throws SandboxException;
+
+    /** Stops the job's container if it is running (SIGTERM, then SIGKILL after the plan's grace); idempotent. */
+    void cancel(String jobId);
+
+    /** Where the job's log is written; readable while the job runs. */
+    static Path logFile(ContainerPlan plan) {
+        return plan.workDir().resolve("job.log");
+    }
+}
