@@ -1,0 +1,376 @@
+#!/usr/bin/env bash
+# Cloister host setup: prepares a Debian 12 machine to run training jobs.
+#
+#   sudo deploy/host-setup.sh
+#
+# Idempotent: every step checks first and does nothing when its result is already in
+# place, so a second run on a set-up machine takes a few seconds. Steps:
+#   1. Debian packages (docker.io 20.10, runsc = gVisor, debootstrap, jq, curl, python3)
+#   2. /etc/docker/daemon.json hardening, merged into whatever else the file holds
+#   3. dockerd (these machines have no systemd: started in the background when needed)
+#   4. the data directories under $CLOISTER_DATA_DIR
+#   5. the trainer base image, built from Debian packages (no Docker Hub here)
+#   6. the breast-cancer sample data set, exported from the trainer image
+#   7. a smoke test (the image under runc and under gVisor) and a summary
+#
+# Environment (all optional):
+#   CLOISTER_DATA_DIR       data root                       (default /var/lib/cloister)
+#   DOCKER                  docker client to use             (default /usr/bin/docker)
+#   DOCKERD                 docker daemon binary             (default /usr/sbin/dockerd)
+#   CLOISTER_DEBIAN_MIRROR  mirror for debootstrap           (default: read from apt sources)
+#   CLOISTER_TRAINER_IMAGE  trainer base image tag           (default cloister/trainer-base:bookworm)
+#   CLOISTER_REBUILD_TRAINER=1    build the trainer image again even if it exists (the old
+#                                 image stays for whatever was built on it)
+#   CLOISTER_ALLOW_ANY_DOCKER=1   accept an engine other than 20.10 (the seccomp and API
+#                                 facts in DESIGN.md were measured on 20.10)
+set -euo pipefail
+
+START_NS=$(date +%s%N)
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+HOST_FILES="$HERE/host"
+
+DATA_DIR=${CLOISTER_DATA_DIR:-/var/lib/cloister}
+# /usr/local/bin/docker may be a newer client that appears first on PATH; Debian's client
+# matches the 20.10 engine, so use it explicitly.
+DOCKER=${DOCKER:-/usr/bin/docker}
+DOCKERD=${DOCKERD:-/usr/sbin/dockerd}
+DOCKER_SOCK=/var/run/docker.sock
+DOCKERD_LOG=/var/log/cloister-dockerd.log
+DAEMON_JSON=/etc/docker/daemon.json
+TRAINER_IMAGE=${CLOISTER_TRAINER_IMAGE:-cloister/trainer-base:bookworm}
+SUITE=bookworm
+# Lean on purpose: python3 + numpy + scikit-learn for the sample jobs, tini as PID 1 so
+# signals reach the job and zombies are reaped. debootstrap does not pull Recommends.
+TRAINER_PACKAGES=python3,python3-numpy,python3-sklearn,tini
+# Also kept when pruning build-only packages: the rest of Python's standard library, which
+# Debian splits out and training code still imports (e.g. distutils.version).
+TRAINER_KEEP=python3-distutils,python3-lib2to3
+# Debian's python3-scipy depends on python3-pythran, which drags in gcc, g++, binutils and
+# headers (~400 MB). scipy never imports it at run time, and a job image carries no compiler.
+TRAINER_BUILD_ONLY_EDGE=python3-scipy:python3-pythran
+DEBOOTSTRAP_CACHE=/var/cache/cloister/debootstrap
+HOST_PACKAGES=(docker.io runsc debootstrap jq curl ca-certificates python3)
+
+step() { printf '==> %s\n' "$*"; }
+info() { printf '    %s\n' "$*"; }
+die() { printf 'host-setup: error: %s\n' "$*" >&2; exit 1; }
+
+[[ $(id -u) -eq 0 ]] || die "run as root"
+
+# One run at a time: two concurrent runs would race on daemon.json and dockerd.
+exec 9>/run/cloister-host-setup.lock
+flock 9
+
+# ---------------------------------------------------------------------------------------
+step "Debian packages"
+missing=()
+for pkg in "${HOST_PACKAGES[@]}"; do
+  # dpkg-query is local and fast; apt is touched only when something is missing.
+  if [[ $(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null) != "install ok installed" ]]; then
+    missing+=("$pkg")
+  fi
+done
+if ((${#missing[@]})); then
+  info "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get -o DPkg::Lock::Timeout=600 update -q
+  apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}"
+else
+  info "all present"
+fi
+
+# Debian's path, not whatever `command -v` finds first (/bin vs /usr/bin on a merged-/usr
+# system would otherwise flip daemon.json between runs with different PATHs).
+RUNSC=/usr/bin/runsc
+[[ -x $RUNSC ]] || RUNSC=$(command -v runsc) || die "runsc not found after install"
+
+# ---------------------------------------------------------------------------------------
+step "Docker daemon configuration ($DAEMON_JSON)"
+# Keys we own are set; every other key in an existing file is kept as it is.
+#  live-restore       containers (running jobs) survive a dockerd restart
+#  icc=false          no traffic between containers on the default bridge
+#  no-new-privileges  setuid binaries cannot raise privileges (see DESIGN.md: without it a
+#                     setuid-root binary gives euid 0 even with --cap-drop ALL)
+#  log-driver/opts    bounded container logs: a chatty job cannot fill the disk
+#  userland-proxy     no docker-proxy processes for published ports
+#  runtimes.runsc     gVisor. --platform=ptrace: no KVM on these machines.
+#                     --network=none: the sandbox gets no network stack at all, whatever
+#                     Docker attaches. Other runtimes already in the file are kept.
+mkdir -p "$(dirname "$DAEMON_JSON")"
+old_json='{}'
+if [[ -s $DAEMON_JSON ]]; then
+  old_json=$(jq -e 'if type == "object" then . else error("not a JSON object") end' "$DAEMON_JSON") \
+    || die "$DAEMON_JSON is not a JSON object; fix it by hand (not overwriting it)"
+fi
+new_json=$(jq --arg runsc "$RUNSC" '
+  . + {
+    "live-restore": true,
+    "icc": false,
+    "no-new-privileges": true,
+    "log-driver": "json-file",
+    "log-opts": ((.["log-opts"] // {}) + {"max-size": "10m", "max-file": "3"}),
+    "userland-proxy": false
+  }
+  | .runtimes = ((.runtimes // {}) + {
+      "runsc": {"path": $runsc, "runtimeArgs": ["--platform=ptrace", "--network=none"]}
+    })' <<<"$old_json")
+# Top-level keys whose value changes: decides between reload (SIGHUP) and restart.
+changed_keys=$(jq -rn --argjson old "$old_json" --argjson new "$new_json" \
+  '[$new | keys[] as $k | select($old[$k] != $new[$k]) | $k] | join(" ")')
+
+config_changed=false
+if [[ ! -f $DAEMON_JSON ]] || [[ $(cat "$DAEMON_JSON") != "$new_json" ]]; then
+  tmp=$(mktemp "$DAEMON_JSON.XXXXXX")
+  printf '%s\n' "$new_json" >"$tmp"
+  chmod 0644 "$tmp"
+  mv -f "$tmp" "$DAEMON_JSON"
+  config_changed=true
+  info "written (changed: ${changed_keys:-formatting only})"
+else
+  info "unchanged"
+fi
+
+# ---------------------------------------------------------------------------------------
+docker_ping() { [[ $(curl -s -m 2 --unix-socket "$DOCKER_SOCK" http://localhost/_ping 2>/dev/null) == OK ]]; }
+
+dockerd_pid() {
+  local pid
+  pid=$(cat /var/run/docker.pid 2>/dev/null) || return 1
+  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && printf '%s\n' "$pid"
+}
+
+start_dockerd() {
+  info "starting dockerd (log: $DOCKERD_LOG)"
+  printf '\n--- %s: started by cloister host-setup\n' "$(date -Is)" >>"$DOCKERD_LOG"
+  # setsid + nohup: dockerd must outlive this script and its terminal. A fixed PATH so it
+  # finds Debian's containerd/runc/docker-init, not whatever else is in /usr/local.
+  # 9>&-: dockerd must not inherit (and so hold forever) this script's lock.
+  setsid env PATH=/usr/sbin:/usr/bin:/sbin:/bin nohup "$DOCKERD" </dev/null >>"$DOCKERD_LOG" 2>&1 9>&- &
+  local i
+  for ((i = 0; i < 60; i++)); do
+    docker_ping && { info "dockerd answers /_ping"; return 0; }
+    sleep 1
+  done
+  tail -n 30 "$DOCKERD_LOG" >&2
+  die "dockerd did not answer /_ping within 60 s (log above: $DOCKERD_LOG)"
+}
+
+restart_dockerd() {
+  local pid i
+  pid=$(dockerd_pid) || die "dockerd answers but /var/run/docker.pid names no live process; restart it by hand"
+  info "restarting dockerd (pid $pid); live-restore keeps running containers"
+  kill -TERM "$pid"
+  for ((i = 0; i < 60; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 1
+  done
+  kill -0 "$pid" 2>/dev/null && die "dockerd (pid $pid) did not stop within 60 s"
+  start_dockerd
+}
+
+runtimes_json() { "$DOCKER" info --format '{{json .Runtimes}}'; }
+has_runsc() { runtimes_json | jq -e 'has("runsc")' >/dev/null; }
+
+step "Docker daemon"
+if ! docker_ping; then
+  start_dockerd
+elif [[ $config_changed == true ]]; then
+  # dockerd 20.10 reloads runtimes and live-restore on SIGHUP; the other keys we own
+  # (icc, no-new-privileges, log-*, userland-proxy) only take effect on a restart.
+  needs_restart=false
+  for k in $changed_keys; do
+    case $k in runtimes | live-restore) ;; *) needs_restart=true ;; esac
+  done
+  if [[ $needs_restart == true ]]; then
+    restart_dockerd
+  else
+    info "reloading dockerd configuration (SIGHUP)"
+    pid=$(dockerd_pid) || die "cannot find dockerd's pid to reload it"
+    kill -HUP "$pid"
+    sleep 1
+  fi
+else
+  info "already running"
+fi
+# Converge even if dockerd was started by someone else before daemon.json was right.
+if ! has_runsc; then
+  pid=$(dockerd_pid) && kill -HUP "$pid" && sleep 1
+  has_runsc || restart_dockerd
+  has_runsc || die "runtime runsc is still not registered; see $DOCKERD_LOG"
+fi
+
+server_version=$("$DOCKER" version --format '{{.Server.Version}}')
+if [[ $server_version != 20.10.* && ${CLOISTER_ALLOW_ANY_DOCKER:-0} != 1 ]]; then
+  die "Docker engine is $server_version; Cloister's seccomp and API facts are for 20.10 (set CLOISTER_ALLOW_ANY_DOCKER=1 to go on)"
+fi
+info "engine $server_version, runtimes: $(runtimes_json | jq -r 'keys | join(", ")')"
+
+# ---------------------------------------------------------------------------------------
+step "Data directories under $DATA_DIR"
+# 0711: other host users may not list jobs or data sets, but dockerd (root) reaches every
+# bind-mount source. Data sets are world-readable so a job's uid can read its mount.
+install -d -o root -g root -m 0711 "$DATA_DIR" "$DATA_DIR/artifacts" "$DATA_DIR/work"
+install -d -o root -g root -m 0755 "$DATA_DIR/datasets" "$DATA_DIR/images"
+
+# ---------------------------------------------------------------------------------------
+ROOTFS_WORK=""
+cleanup_rootfs() {
+  [[ -n $ROOTFS_WORK && -d $ROOTFS_WORK ]] || return 0
+  # debootstrap mounts proc/sys (and may bind /dev) inside the target: unmount everything
+  # below it, deepest first, before deleting, and never cross into another file system.
+  local m
+  while read -r m; do
+    umount -l "$m" 2>/dev/null || true
+  done < <(awk -v root="$ROOTFS_WORK/" 'index($2, root) == 1 { print $2 }' /proc/mounts | sort -r)
+  rm -rf --one-file-system "$ROOTFS_WORK"
+}
+trap cleanup_rootfs EXIT
+trap 'exit 130' INT TERM # so that an interrupted debootstrap is cleaned up too
+
+build_trainer_image() {
+  local mirror rootfs
+  # The mirror comes from this host's apt configuration and is never stored in the project.
+  mirror=${CLOISTER_DEBIAN_MIRROR:-$(python3 "$HOST_FILES/debian-mirror.py" "$SUITE")} \
+    || die "no Debian mirror for $SUITE/main in the apt sources; set CLOISTER_DEBIAN_MIRROR"
+  ROOTFS_WORK=$(mktemp -d /var/tmp/cloister-rootfs.XXXXXX)
+  rootfs="$ROOTFS_WORK/rootfs"
+  mkdir -p "$DEBOOTSTRAP_CACHE"
+  info "debootstrap $SUITE (minbase + $TRAINER_PACKAGES); takes a few minutes"
+  # --cache-dir keeps the .debs, so a rebuild downloads only what changed.
+  debootstrap --variant=minbase --include="$TRAINER_PACKAGES" --cache-dir="$DEBOOTSTRAP_CACHE" \
+    "$SUITE" "$rootfs" "$mirror" >"$ROOTFS_WORK/debootstrap.log" 2>&1 || {
+    tail -n 30 "$ROOTFS_WORK/debootstrap.log" >&2
+    die "debootstrap failed"
+  }
+  # debootstrap can leave proc/sys mounted inside the target; they must not go in the tar.
+  awk -v root="$rootfs/" 'index($2, root) == 1 { print $2 }' /proc/mounts | sort -r | xargs -r umount -l
+
+  local build_only purged=()
+  build_only=$(python3 "$HOST_FILES/build-only-packages.py" "$rootfs" \
+    --keep "$TRAINER_PACKAGES,$TRAINER_KEEP" --ignore "$TRAINER_BUILD_ONLY_EDGE") \
+    || die "cannot work out the build-only packages"
+  [[ -z $build_only ]] || mapfile -t purged <<<"$build_only"
+  PURGED_LIST=$(IFS=,; printf '%s' "${purged[*]:-none}")
+  if ((${#purged[@]})); then
+    info "purging ${#purged[@]} build-only packages (compiler toolchain via $TRAINER_BUILD_ONLY_EDGE)"
+    # --force-depends: dpkg then records scipy's dependency on pythran as unmet, which is
+    # the point; the list goes into an image label so reviewers see what was taken out.
+    chroot "$rootfs" dpkg --purge --force-depends "${purged[@]}" >>"$ROOTFS_WORK/debootstrap.log" 2>&1 || {
+      tail -n 30 "$ROOTFS_WORK/debootstrap.log" >&2
+      die "purging build-only packages failed"
+    }
+  fi
+  # The image must still do its job: fail here rather than tag a broken image.
+  chroot "$rootfs" /usr/bin/python3 -c 'import numpy, scipy.optimize, sklearn.linear_model, sklearn.datasets' \
+    || die "the trainer root file system cannot import numpy/scipy/sklearn"
+
+  info "cleaning the root file system"
+  # Copyright files stay (licence compliance); other docs, man pages, translations, apt
+  # indexes and logs go. Compiled .pyc files stay: jobs run with a read-only root, where
+  # Python could not write them and every import would be compiled again.
+  find "${rootfs:?}/usr/share/doc" -mindepth 1 ! -name copyright ! -type d -delete
+  find "${rootfs:?}/usr/share/doc" -mindepth 1 -type d -empty -delete
+  rm -rf "${rootfs:?}"/usr/share/{man,info,locale,lintian,linda}/* \
+    "$rootfs"/var/cache/apt/* "$rootfs"/var/lib/apt/lists/* \
+    "$rootfs"/var/cache/debconf/*-old "$rootfs"/var/lib/dpkg/*-old \
+    "$rootfs"/var/log/* "$rootfs"/tmp/* "$rootfs"/var/tmp/*
+  # Docker provides these per container; an empty machine-id avoids every container
+  # sharing one identity baked into the image.
+  rm -f "$rootfs/etc/hostname" "$rootfs/etc/resolv.conf"
+  : >"$rootfs/etc/machine-id"
+  # Device nodes made by debootstrap: Docker mounts its own /dev, so ship an empty one.
+  rm -rf --one-file-system "${rootfs:?}/dev" "${rootfs:?}/proc" "${rootfs:?}/sys"
+  mkdir -m 0755 "${rootfs:?}/dev" "${rootfs:?}/proc" "${rootfs:?}/sys"
+
+  info "importing as $TRAINER_IMAGE"
+  # USER is left unset on purpose: Cloister's ContainerPlan always sets the job's user.
+  # tini is PID 1 so SIGTERM at a deadline reaches the job and zombies are reaped.
+  tar --numeric-owner -C "$rootfs" -c . | "$DOCKER" import \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'ENV LANG=C.UTF-8' \
+    --change 'WORKDIR /' \
+    --change 'ENTRYPOINT ["/usr/bin/tini", "--"]' \
+    --change "LABEL dev.cloister.image=trainer-base dev.cloister.debian-suite=$SUITE dev.cloister.debootstrap-variant=minbase dev.cloister.packages=$TRAINER_PACKAGES dev.cloister.purged-build-only=$PURGED_LIST" \
+    --message "cloister host-setup: debootstrap $SUITE minbase + $TRAINER_PACKAGES" \
+    - "$TRAINER_IMAGE" >/dev/null
+  cleanup_rootfs
+  ROOTFS_WORK=""
+}
+
+# Writes a file that others rely on: temporary name, then rename.
+write_atomically() { # path mode  (content on stdin)
+  local tmp
+  tmp=$(mktemp "$1.XXXXXX")
+  cat >"$tmp"
+  chmod "$2" "$tmp"
+  mv -f "$tmp" "$1"
+}
+
+step "Trainer base image $TRAINER_IMAGE"
+if "$DOCKER" image inspect "$TRAINER_IMAGE" >/dev/null 2>&1 && [[ ${CLOISTER_REBUILD_TRAINER:-0} != 1 ]]; then
+  info "present"
+else
+  build_trainer_image
+fi
+image_id=$("$DOCKER" image inspect -f '{{.Id}}' "$TRAINER_IMAGE")
+id_file="$DATA_DIR/images/trainer-base.id"
+pkg_file="$DATA_DIR/images/trainer-base.packages"
+# Re-derived from the image itself whenever they are missing or name another image, so
+# the record always describes what is tagged now.
+if [[ $(cat "$id_file" 2>/dev/null) != "$image_id" || ! -s $pkg_file ]]; then
+  info "recording image id and package list"
+  # shellcheck disable=SC2016 # ${...} is dpkg-query's format, not the shell's
+  packages=$("$DOCKER" run --rm --network none --read-only --user 65534:65534 "$TRAINER_IMAGE" \
+    dpkg-query -W -f='${Package}\t${Version}\t${Architecture}\n')
+  printf '%s\n' "$packages" | write_atomically "$pkg_file" 0644
+  printf '%s\n' "$image_id" | write_atomically "$id_file" 0644
+fi
+info "$image_id ($(wc -l <"$pkg_file") Debian packages)"
+
+# ---------------------------------------------------------------------------------------
+DATASET_DIR="$DATA_DIR/datasets/breast-cancer"
+DATASET_CSV="$DATASET_DIR/breast_cancer.csv"
+step "Data set breast-cancer"
+if [[ -s $DATASET_CSV ]]; then
+  info "present"
+else
+  install -d -o root -g root -m 0755 "$DATASET_DIR"
+  tmp=$(mktemp "$DATASET_CSV.XXXXXX")
+  # Exported inside the trainer image (no network, read-only, unprivileged): the host
+  # needs no scikit-learn, and the data are exactly what the jobs' sklearn ships.
+  "$DOCKER" run --rm -i --network none --read-only --user 65534:65534 --cap-drop ALL \
+    --security-opt no-new-privileges "$TRAINER_IMAGE" \
+    python3 - <"$HOST_FILES/export-breast-cancer.py" >"$tmp" \
+    || { rm -f "$tmp"; die "exporting the breast-cancer data set failed"; }
+  # 1 header + 569 samples, 30 features + target on every line.
+  awk -F, 'NF != 31 { bad = 1 } END { exit (bad || NR != 570) }' "$tmp" \
+    || { rm -f "$tmp"; die "exported breast-cancer CSV does not have 570 lines of 31 columns"; }
+  chmod 0644 "$tmp"
+  mv -f "$tmp" "$DATASET_CSV"
+  info "written"
+fi
+chmod 0755 "$DATASET_DIR"
+info "$DATASET_CSV ($(($(wc -l <"$DATASET_CSV") - 1)) samples)"
+
+# ---------------------------------------------------------------------------------------
+step "Smoke test: runc and gVisor"
+# About a second: proves the image, the hardening flags and the runsc registration work on
+# this kernel, not just that they are configured.
+"$DOCKER" run --rm --network none --read-only --user 1000:1000 --cap-drop ALL "$TRAINER_IMAGE" \
+  python3 -c 'import numpy, sklearn' || die "trainer image fails under runc"
+"$DOCKER" run --rm --runtime runsc --network none --read-only --user 1000:1000 --cap-drop ALL \
+  "$TRAINER_IMAGE" python3 -c 'pass' || die "trainer image fails under gVisor (runsc); see $DOCKERD_LOG"
+info "ok"
+
+# ---------------------------------------------------------------------------------------
+step "Summary"
+elapsed_ms=$((($(date +%s%N) - START_NS) / 1000000))
+cat <<EOF
+    docker engine : $server_version (client $DOCKER)
+    runtimes      : $(runtimes_json | jq -c 'with_entries(.value |= (.path + (if .runtimeArgs then " " + (.runtimeArgs | join(" ")) else "" end)))')
+    trainer image : $TRAINER_IMAGE $image_id
+    packages      : $pkg_file
+    data set      : $DATASET_CSV
+    data dir      : $DATA_DIR
+    elapsed       : $((elapsed_ms / 1000)).$(printf '%03d' $((elapsed_ms % 1000))) s
+EOF
