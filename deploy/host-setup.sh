@@ -94,6 +94,8 @@ step "Docker daemon configuration ($DAEMON_JSON)"
 #  log-driver/opts    bounded container logs: a chatty job cannot fill the disk
 #  userland-proxy     no docker-proxy processes for published ports
 #  runtimes.runsc     gVisor. --platform=ptrace: no KVM on these machines.
+#                     --oci-seccomp: apply the container's seccomp profile inside the sandbox
+#                     (without it runsc silently ignores the profile; see deploy/seccomp/README.md).
 #                     --network=none: the sandbox gets no network stack at all, whatever
 #                     Docker attaches. Other runtimes already in the file are kept.
 mkdir -p "$(dirname "$DAEMON_JSON")"
@@ -112,7 +114,7 @@ new_json=$(jq --arg runsc "$RUNSC" '
     "userland-proxy": false
   }
   | .runtimes = ((.runtimes // {}) + {
-      "runsc": {"path": $runsc, "runtimeArgs": ["--platform=ptrace", "--network=none"]}
+      "runsc": {"path": $runsc, "runtimeArgs": ["--platform=ptrace", "--network=none", "--oci-seccomp"]}
     })' <<<"$old_json")
 # Top-level keys whose value changes: decides between reload (SIGHUP) and restart.
 changed_keys=$(jq -rn --argjson old "$old_json" --argjson new "$new_json" \

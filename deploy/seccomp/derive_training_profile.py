@@ -234,6 +234,26 @@ def derive(upstream, table):
     return profile
 
 
+def gvisor_variant(training):
+    """The profile for jobs under gVisor (runsc --oci-seccomp).
+
+    Measured with Debian's runsc 0.0~20221219: without --oci-seccomp runsc
+    ignores the container's profile entirely; with it, the Sentry applies the
+    filter to the job but ignores errnoRet, so every refused call gets EPERM.
+    For clone3 EPERM would break threads (see step 4b), so clone3 is allowed
+    here: gVisor does not implement clone3 and answers ENOSYS itself, which is
+    exactly what glibc needs. Everything else is the training profile.
+    """
+    variant = json.loads(json.dumps(training))
+    for block in variant["syscalls"]:
+        if block["names"] == ["clone3"]:
+            block["action"] = "SCMP_ACT_ALLOW"
+            block.pop("errnoRet", None)
+            block["comment"] = ("clone3: allowed; gVisor does not implement it and returns ENOSYS itself "
+                                "(runsc ignores errnoRet, so ERRNO here would be EPERM and break threads)")
+    return variant
+
+
 def allowed_names(profile):
     names = set()
     for block in profile["syscalls"]:
@@ -311,6 +331,7 @@ def main():
     training = derive(upstream, table)
     write_atomically(os.path.join(args.out_dir, "docker-default.json"), render(upstream))
     write_atomically(os.path.join(args.out_dir, "training.json"), render(training))
+    write_atomically(os.path.join(args.out_dir, "training-gvisor.json"), render(gvisor_variant(training)))
 
     after = allowed_names(training)
     for label, with_caps in (("docker-default, x86_64, all capabilities", True),
