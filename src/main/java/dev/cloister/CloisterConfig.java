@@ -57,8 +57,24 @@ public interface CloisterConfig {
         @WithDefault("unix:///var/run/docker.sock")
         String host();
 
+        /** Timeout for connecting to the engine. */
+        @WithDefault("5s")
+        Duration connectTimeout();
+
         /** Timeout for each ordinary engine API call (inspect, create, start, remove). */
         @WithDefault("30s")
         Duration apiTimeout();
+
+        /** How long to wait for a finished job's log to drain. */
+        @WithDefault("10s")
+        Duration logDrainTimeout();
+
+        /** Timeout for each host mount/umount of a job's workspace. */
+        @WithDefault("10s")
+        Duration mountTimeout();
+
+        /** Interval between state polls of a running container. */
+        @WithDefault("250ms")
+        Duration poll();
     }
 }

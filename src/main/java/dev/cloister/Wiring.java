@@ -6,13 +6,18 @@ import dev.cloister.job.JobService;
 import dev.cloister.job.JobSpecReader;
 import dev.cloister.policy.Admission;
 import dev.cloister.policy.Policies;
-import dev.cloister.sandbox.SandboxRuntime;
+import dev.cloister.sandbox.DockerSandbox;
+import dev.cloister.sandbox.DockerTimeouts;
+import com.github.dockerjava.api.DockerClient;
 import io.quarkus.runtime.Startup;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import org.jboss.logging.Logger;
 
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Path;
 import java.time.Clock;
 
 /** Builds the domain objects from configuration once, at start-up; the domain itself knows nothing of CDI. */
@@ -57,13 +62,46 @@ public class Wiring {
 
     @Produces
     @Singleton
-    JobService jobs(CloisterConfig config, Policies policies, DatasetRegistry datasets, SandboxRuntime sandbox,
+    DockerTimeouts dockerTimeouts(CloisterConfig config) {
+        CloisterConfig.Docker d = config.docker();
+        return new DockerTimeouts(d.connectTimeout(), d.apiTimeout(), d.logDrainTimeout(), d.mountTimeout(), d.poll());
+    }
+
+    @Produces
+    @Singleton
+    DockerClient dockerClient(CloisterConfig config, DockerTimeouts timeouts) {
+        return DockerSandbox.connect(URI.create(config.docker().host()), timeouts);
+    }
+
+    @Produces
+    @Singleton
+    DockerSandbox sandbox(DockerClient docker, DockerTimeouts timeouts) {
+        return new DockerSandbox(docker, timeouts);
+    }
+
+    @Produces
+    @Singleton
+    JobService jobs(CloisterConfig config, Policies policies, DatasetRegistry datasets, DockerSandbox sandbox,
                     JobSpecReader reader, AuditLog audit, Clock clock) {
-        return new JobService(policies, datasets, new Admission(config.dataDir().resolve("work")), sandbox, reader,
-                audit, new JobService.Settings(config.dataDir().resolve("artifacts"), config.jobs().concurrency()), clock);
+        return new JobService(policies, datasets, new Admission(absolute(config.dataDir()).resolve("work")), sandbox,
+                reader, audit, new JobService.Settings(absolute(config.dataDir()).resolve("artifacts"),
+                config.jobs().concurrency()), clock);
+    }
+
+    // Docker needs absolute host paths for bind mounts; a relative data dir is taken from the working directory.
+    private static Path absolute(Path p) {
+        return p.toAbsolutePath().normalize();
     }
 
     void close(@Disposes JobService jobs) {
         jobs.close();
+    }
+
+    void close(@Disposes DockerSandbox sandbox) {
+        sandbox.close();
+    }
+
+    void close(@Disposes DockerClient docker) throws IOException {
+        docker.close();
     }
 }

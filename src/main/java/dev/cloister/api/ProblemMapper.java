@@ -1,6 +1,8 @@
 package dev.cloister.api;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import dev.cloister.dataset.DatasetException;
 import dev.cloister.job.MalformedSpecException;
 import dev.cloister.policy.AdmissionException;
@@ -46,6 +48,16 @@ public class ProblemMapper {
     public Response sandbox(SandboxException e) {
         LOG.warnf("engine problem: %s", e.getMessage());
         return problem(503, "engine-unavailable", "The container engine is unavailable", e.getMessage(), List.of());
+    }
+
+    // Quarkus ships its own mapper for this subtype (plain JSON); ours must be at least as specific to win.
+    @ServerExceptionMapper
+    public Response binding(MismatchedInputException e) {
+        String field = e.getPath().stream().map(r -> r.getFieldName() == null ? "[" + r.getIndex() + "]" : r.getFieldName())
+                .reduce((a, b) -> a + "." + b).orElse("(document)");
+        String reason = e instanceof UnrecognizedPropertyException ? "unknown field" : "wrong type or shape";
+        return problem(400, "malformed-body", "Request body does not match the expected fields",
+                field + ": " + reason, List.of(new Problem.FieldViolation(field, reason)));
     }
 
     @ServerExceptionMapper

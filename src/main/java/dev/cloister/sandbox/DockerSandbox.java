@@ -1,0 +1,351 @@
+package dev.cloister.sandbox;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.command.CreateContainerCmd;
+import com.github.dockerjava.api.command.CreateContainerResponse;
+import com.github.dockerjava.api.command.InspectContainerResponse.ContainerState;
+import com.github.dockerjava.api.exception.ConflictException;
+import com.github.dockerjava.api.exception.DockerException;
+import com.github.dockerjava.api.exception.NotFoundException;
+import com.github.dockerjava.api.exception.NotModifiedException;
+import com.github.dockerjava.core.DefaultDockerClientConfig;
+import com.github.dockerjava.core.DockerClientConfig;
+import com.github.dockerjava.core.DockerClientImpl;
+import com.github.dockerjava.httpclient5.ApacheDockerHttpClient;
+import dev.cloister.policy.ContainerPlan;
+import dev.cloister.policy.ContainerRuntime;
+import dev.cloister.policy.ImageRef;
+import org.jboss.logging.Logger;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+
+/**
+ * Runs plans as Docker containers (docker-java, engine API 1.41): no pulls, no network, every call bounded by a
+ * named timeout, and every host mount and container removed again, whatever happens.
+ */
+public final class DockerSandbox implements SandboxRuntime, AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger(DockerSandbox.class);
+    private static final String API_VERSION = "1.41";
+
+    private final Engine engine;
+    private final DockerTimeouts timeouts;
+    private final HostMounts host;
+    private final ConcurrentMap<String, Run> runs = new ConcurrentHashMap<>();
+
+    /** @param docker a client of the local engine; closing this sandbox does not close it */
+    public DockerSandbox(DockerClient docker, DockerTimeouts timeouts) {
+        this.engine = new Engine(docker, timeouts.api());
+        this.timeouts = timeouts;
+        this.host = new HostMounts(timeouts.mount());
+    }
+
+    /**
+     * A client of the engine at {@code dockerHost} (a local {@code unix://} socket) over Apache HttpClient 5, with
+     * the connect timeout and the api timeout as its response timeout.
+     */
+    public static DockerClient connect(URI dockerHost, DockerTimeouts timeouts) {
+        if (!"unix".equals(dockerHost.getScheme())) {
+            throw new IllegalArgumentException("the Docker engine must be a local unix:// socket, not " + dockerHost);
+        }
+        DockerClientConfig config = DefaultDockerClientConfig.createDefaultConfigBuilder()
+                .withDockerHost(dockerHost.toString())
+                .withDockerTlsVerify(false)
+                .withApiVersion(API_VERSION)
+                .build();
+        ApacheDockerHttpClient http = new ApacheDockerHttpClient.Builder()
+                .dockerHost(config.getDockerHost())
+                .maxConnections(64)
+                .connectionTimeout(timeouts.connect())
+                .responseTimeout(timeouts.api())
+                .build();
+        return DockerClientImpl.getInstance(config, http);
+    }
+
+    @Override
+    public ResolvedImage resolve(ImageRef image) throws SandboxException {
+        return ImageResolver.resolve(engine, image);
+    }
+
+    @Override
+    public RunResult run(ContainerPlan plan, Path artifactDir, RunListener listener) throws SandboxException {
+        EngineRuntimes.check(engine, plan.runtime());
+        ResolvedImage image = resolve(plan.image());
+        Run run = new Run(plan.stopGrace());
+        if (runs.putIfAbsent(plan.jobId(), run) != null) {
+            throw new SandboxException(SandboxException.Kind.ENGINE, "job " + plan.jobId() + " is already running");
+        }
+        try (JobWorkspace workspace = JobWorkspace.prepare(plan, host)) {
+            String containerId = create(plan, image, workspace);
+            run.containerId = containerId;
+            try {
+                return execute(plan, run, containerId, workspace, artifactDir, listener);
+            } finally {
+                remove(containerId);
+            }
+        } catch (DockerException e) {
+            // Only "not found", "conflict" and "not modified" reach here unconverted (see Engine.call).
+            throw new SandboxException(SandboxException.Kind.ENGINE, "the Docker engine refused a step of the run: "
+                    + Messages.brief(e), e);
+        } finally {
+            runs.remove(plan.jobId(), run);
+        }
+    }
+
+    @Override
+    public void cancel(String jobId) {
+        Run run = runs.get(jobId);
+        if (run == null) {
+            return;
+        }
+        run.cancelled = true;
+        String containerId = run.containerId;
+        if (containerId != null) {
+            try {
+                stop(containerId, run.grace);
+            } catch (SandboxException e) {
+                LOG.warnf("cancelling job %s: %s", jobId, e.getMessage());
+            }
+        }
+    }
+
+    /** Stops the worker threads of bounded engine calls; the Docker client stays open. */
+    @Override
+    public void close() {
+        engine.close();
+    }
+
+    private String create(ContainerPlan plan, ResolvedImage image, JobWorkspace workspace) throws SandboxException {
+        String ref = image.imageId().toString();
+        CreateContainerCmd cmd;
+        try {
+            cmd = ContainerSpecMapper.apply(engine.docker().createContainerCmd(ref), plan, workspace::hostSource);
+        } catch (IllegalArgumentException e) {
+            throw new SandboxException(SandboxException.Kind.UNSUPPORTED, e.getMessage(), e);
+        }
+        try {
+            CreateContainerResponse created = engine.call("create container", d -> cmd.exec());
+            LOG.infof("job %s: created container %s from %s (%s, runtime %s)", plan.jobId(), created.getId(), ref,
+                    image.pinnedBy(), plan.runtime().engineName());
+            return created.getId();
+        } catch (ConflictException e) {
+            throw new SandboxException(SandboxException.Kind.ENGINE, "a container named "
+                    + ContainerSpecMapper.containerName(plan) + " already exists", e);
+        } catch (NotFoundException e) {
+            throw new SandboxException(SandboxException.Kind.IMAGE_NOT_FOUND, "image " + ref + " vanished before"
+                    + " the container was created", e);
+        }
+    }
+
+    private RunResult execute(ContainerPlan plan, Run run, String containerId, JobWorkspace workspace, Path artifactDir,
+                              RunListener listener) throws SandboxException {
+        if (run.cancelled) {
+            return new RunResult(RunOutcome.CANCELLED, null, null, Instant.now(), null, List.of(),
+                    List.of("the job was cancelled before its container started"));
+        }
+        // Attached before the start, so that the log has the job's output from its first byte.
+        JobLog log = JobLog.attach(engine, containerId, SandboxRuntime.logFile(plan), plan.logSize().bytes(),
+                plan.logSize().toString());
+        Instant startedAt;
+        RunOutcome outcome;
+        boolean started = false;
+        try {
+            engine.run("start container", d -> d.startContainerCmd(containerId).exec());
+            started = true;
+            long startedNanos = System.nanoTime();
+            ContainerState running = state(containerId);
+            verifyContainerMounts(plan, containerId, running);
+            startedAt = instant(running.getStartedAt(), Instant.now());
+            listener.started(containerId, startedAt);
+            outcome = awaitEnd(plan, run, containerId, startedNanos);
+        } catch (SandboxException | RuntimeException e) {
+            if (started) {
+                kill(containerId); // so that the log drains at once; the caller's finally removes the container
+            }
+            throw e;
+        } finally {
+            if (started) {
+                log.finish(timeouts.logDrain());
+            } else {
+                log.discard(); // nothing ran, nothing to drain: the stream would only end with the container
+            }
+        }
+
+        ContainerState end = state(containerId);
+        if (outcome == RunOutcome.EXITED && Boolean.TRUE.equals(end.getOOMKilled())) {
+            outcome = RunOutcome.OOM_KILLED;
+        }
+        Long exit = end.getExitCodeLong();
+        Instant finishedAt = instant(end.getFinishedAt(), Instant.now());
+        LOG.infof("job %s: container %s ended %s (exit %s)", plan.jobId(), containerId, outcome, exit);
+
+        OutputCollector.Collected out = OutputCollector.collect(workspace.outputDir(), artifactDir,
+                plan.outputSize().bytes());
+        if (!out.problems().isEmpty()) {
+            LOG.infof("job %s: %d output(s) refused", plan.jobId(), out.problems().size());
+        }
+        return new RunResult(outcome, exit == null ? null : exit.intValue(), startedAt, finishedAt, out.failure(),
+                out.outputs(), out.problems());
+    }
+
+    // Polls until the container exits, the plan's deadline passes, or the job is cancelled; never longer.
+    private RunOutcome awaitEnd(ContainerPlan plan, Run run, String containerId, long startedNanos)
+            throws SandboxException {
+        long deadline = startedNanos + plan.limits().maxRuntime().toNanos();
+        while (true) {
+            if (!Boolean.TRUE.equals(state(containerId).getRunning())) {
+                return run.cancelled ? RunOutcome.CANCELLED : RunOutcome.EXITED;
+            }
+            if (run.cancelled) {
+                stop(containerId, plan.stopGrace());
+                return RunOutcome.CANCELLED;
+            }
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                LOG.infof("job %s: deadline of %s reached, stopping", plan.jobId(), plan.limits().maxRuntime());
+                stop(containerId, plan.stopGrace());
+                return RunOutcome.TIMED_OUT;
+            }
+            sleep(Math.min(timeouts.poll().toNanos(), left));
+        }
+    }
+
+    /** SIGTERM (forwarded by the container's init to the job), then SIGKILL once the grace has passed. */
+    private void stop(String containerId, Duration grace) throws SandboxException {
+        signal(containerId, "SIGTERM");
+        if (awaitExit(containerId, grace)) {
+            return;
+        }
+        signal(containerId, "SIGKILL");
+        if (!awaitExit(containerId, timeouts.api())) {
+            throw new SandboxException(SandboxException.Kind.ENGINE, "container " + containerId
+                    + " did not stop within " + timeouts.api().toSeconds() + " s of SIGKILL");
+        }
+    }
+
+    private void signal(String containerId, String signal) throws SandboxException {
+        try {
+            engine.run("signal container", d -> d.killContainerCmd(containerId).withSignal(signal).exec());
+        } catch (ConflictException | NotFoundException | NotModifiedException e) {
+            LOG.debugf("container %s not running for %s: %s", containerId, signal, Messages.brief(e));
+        }
+    }
+
+    private void kill(String containerId) {
+        try {
+            signal(containerId, "SIGKILL");
+        } catch (SandboxException | RuntimeException e) {
+            LOG.warnf("could not kill container %s: %s", containerId, Messages.brief(e));
+        }
+    }
+
+    private boolean awaitExit(String containerId, Duration within) throws SandboxException {
+        long deadline = System.nanoTime() + within.toNanos();
+        while (true) {
+            ContainerState state = stateOrNull(containerId);
+            if (state == null || !Boolean.TRUE.equals(state.getRunning())) {
+                return true;
+            }
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return false;
+            }
+            sleep(Math.min(timeouts.poll().toNanos(), left));
+        }
+    }
+
+    /**
+     * Defence in depth for runc: reads the job's own mount table from the host and refuses to go on if a mount lacks
+     * a flag of the plan. (Under runsc the job's mounts live in gVisor's kernel, invisible from here; the flags are
+     * enforced on the host mounts that gVisor's gofer serves, checked before create.)
+     */
+    private void verifyContainerMounts(ContainerPlan plan, String containerId, ContainerState state)
+            throws SandboxException {
+        if (plan.runtime() != ContainerRuntime.RUNC || state.getPidLong() == null || state.getPidLong() <= 0) {
+            return;
+        }
+        MountTable table;
+        try {
+            table = MountTable.read(Path.of("/proc", state.getPidLong().toString(), "mountinfo"));
+        } catch (IOException e) {
+            LOG.debugf("container %s exited before its mounts could be read", containerId);
+            return;
+        }
+        List<String> lacking = table.lacking(JobWorkspace.requiredAtTargets(plan));
+        if (!lacking.isEmpty()) {
+            ContainerState now = stateOrNull(containerId);
+            if (now == null || !Boolean.TRUE.equals(now.getRunning()) || !state.getPidLong().equals(now.getPidLong())) {
+                // The job ended before its table was read; the pid may already belong to someone else.
+                LOG.debugf("container %s exited before its mounts could be read", containerId);
+                return;
+            }
+            signal(containerId, "SIGKILL");
+            throw new SandboxException(SandboxException.Kind.UNSUPPORTED,
+                    "the engine weakened the job's mounts: " + String.join("; ", lacking));
+        }
+    }
+
+    private ContainerState state(String containerId) throws SandboxException {
+        ContainerState state = stateOrNull(containerId);
+        if (state == null) {
+            throw new SandboxException(SandboxException.Kind.ENGINE, "container " + containerId
+                    + " was removed while the job ran");
+        }
+        return state;
+    }
+
+    private ContainerState stateOrNull(String containerId) throws SandboxException {
+        try {
+            return engine.call("inspect container", d -> d.inspectContainerCmd(containerId).exec()).getState();
+        } catch (NotFoundException e) {
+            return null;
+        }
+    }
+
+    private void remove(String containerId) {
+        try {
+            engine.run("remove container", d -> d.removeContainerCmd(containerId).withForce(true)
+                    .withRemoveVolumes(true).exec());
+        } catch (NotFoundException e) {
+            LOG.debugf("container %s was already removed", containerId);
+        } catch (SandboxException | RuntimeException e) {
+            LOG.warnf("could not remove container %s: %s", containerId, Messages.brief(e));
+        }
+    }
+
+    private static Instant instant(String text, Instant fallback) {
+        try {
+            return text == null || text.startsWith("0001-") ? fallback : Instant.parse(text);
+        } catch (DateTimeParseException e) {
+            return fallback;
+        }
+    }
+
+    private static void sleep(long nanos) throws SandboxException {
+        try {
+            Thread.sleep(Math.max(1, nanos / 1_000_000));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SandboxException(SandboxException.Kind.ENGINE, "interrupted while waiting for the container", e);
+        }
+    }
+
+    /** One job in flight: what cancel needs to reach it. */
+    private static final class Run {
+        final Duration grace;
+        volatile String containerId;
+        volatile boolean cancelled;
+
+        Run(Duration grace) {
+            this.grace = grace;
+        }
+    }
+}
