@@ -23,6 +23,35 @@ public interface CloisterConfig {
 
     Docker docker();
 
+    Keys keys();
+
+    /** Identifies this host as the SLSA builder; defaults to {@code urn:cloister:host:<hostname>}. */
+    Optional<String> builderId();
+
+    /** Threads hashing model files while sealing. */
+    @WithDefault("2")
+    int sealHashThreads();
+
+    interface Keys {
+        /** Directory of the host signing keys; defaults to {@code <data-dir>/keys}. */
+        Optional<Path> dir();
+
+        /**
+         * Passphrase that encrypts the private key (set it with env {@code CLOISTER_KEYS_PASSPHRASE}). When unset, a
+         * random one is generated once into {@code passphrase-file} (root-only), so a single host works unattended.
+         */
+        Optional<String> passphrase();
+
+        /** Where a generated passphrase lives; defaults to {@code <data-dir>/secrets/key-passphrase}. */
+        Optional<Path> passphraseFile();
+
+        /** An existing PEM private key (P-256) to import and sign with, instead of a generated one. */
+        Optional<Path> importPem();
+
+        /** Passphrase of {@code import-pem}, when it is encrypted. */
+        Optional<String> importPassphrase();
+    }
+
     interface Policies {
         /** Directory of reviewed policy YAML files. */
         @WithDefault("policies")

@@ -5,7 +5,12 @@ import dev.cloister.dataset.DatasetRegistry;
 import dev.cloister.job.JobService;
 import dev.cloister.job.JobSpecReader;
 import dev.cloister.policy.Admission;
+import dev.cloister.keys.HostKeys;
+import dev.cloister.keys.KeyException;
+import dev.cloister.keys.KeyInfo;
+import dev.cloister.keys.Passphrase;
 import dev.cloister.policy.Policies;
+import dev.cloister.seal.JobSealer;
 import dev.cloister.sandbox.DockerSandbox;
 import dev.cloister.sandbox.DockerTimeouts;
 import com.github.dockerjava.api.DockerClient;
@@ -79,13 +84,49 @@ public class Wiring {
         return new DockerSandbox(docker, timeouts);
     }
 
+    /** Opened eagerly: a key that cannot be read stops the service rather than its first seal. */
+    @Produces
+    @Singleton
+    @Startup
+    HostKeys hostKeys(CloisterConfig config, Clock clock) throws KeyException, IOException {
+        Path data = absolute(config.dataDir());
+        Path dir = config.keys().dir().orElse(data.resolve("keys"));
+        char[] passphrase = Passphrase.resolve(config.keys().passphrase(),
+                config.keys().passphraseFile().orElse(data.resolve("secrets").resolve("key-passphrase")));
+        HostKeys keys = HostKeys.open(dir, passphrase, clock);
+        java.util.Arrays.fill(passphrase, '\0');
+        if (config.keys().importPem().isPresent()) {
+            String pem = java.nio.file.Files.readString(config.keys().importPem().get());
+            char[] importPass = config.keys().importPassphrase().map(String::toCharArray).orElse(null);
+            // Idempotent: importing the key that is already active changes nothing.
+            KeyInfo imported = keys.importKey(pem, importPass);
+            LOG.infof("configured signing key %s is active", imported.id());
+        }
+        LOG.infof("host signing key %s", keys.activeKeyId());
+        return keys;
+    }
+
+    void close(@Disposes HostKeys keys) {
+        keys.close();
+    }
+
     @Produces
     @Singleton
     JobService jobs(CloisterConfig config, Policies policies, DatasetRegistry datasets, DockerSandbox sandbox,
-                    JobSpecReader reader, AuditLog audit, Clock clock) {
+                    HostKeys keys, JobSpecReader reader, AuditLog audit, Clock clock) {
+        String builderId = config.builderId().orElseGet(() -> "urn:cloister:host:" + hostname());
         return new JobService(policies, datasets, new Admission(absolute(config.dataDir()).resolve("work")), sandbox,
-                reader, audit, new JobService.Settings(absolute(config.dataDir()).resolve("artifacts"),
-                config.jobs().concurrency()), clock);
+                new JobSealer(keys.signer(), config.sealHashThreads()), reader, audit,
+                new JobService.Settings(absolute(config.dataDir()).resolve("artifacts"), config.jobs().concurrency(),
+                        builderId), clock);
+    }
+
+    private static String hostname() {
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.net.UnknownHostException e) {
+            return "localhost";
+        }
     }
 
     // Docker needs absolute host paths for bind mounts; a relative data dir is taken from the working directory.

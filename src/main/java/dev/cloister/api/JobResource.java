@@ -21,6 +21,9 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.StreamingOutput;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
+import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.util.List;
@@ -77,6 +80,22 @@ public class JobResource {
         JobId jobId = parse(id);
         jobs.find(jobId).orElseThrow(() -> notFound(id));
         return out -> logs.copy(jobId, out, follow);
+    }
+
+    @GET
+    @Path("{id}/artifacts")
+    @Produces("application/x-tar")
+    public Response artifacts(@PathParam("id") String id) {
+        Job job = jobs.find(parse(id)).orElseThrow(() -> notFound(id));
+        SealedArtifacts.sealedDir(job);
+        StreamingOutput body = out -> SealedArtifacts.tar(job, out);
+        return Response.ok(body).header("Content-Disposition", "attachment; filename=\"" + job.id() + ".tar\"").build();
+    }
+
+    @GET
+    @Path("{id}/provenance")
+    public JsonNode provenance(@PathParam("id") String id) throws IOException {
+        return SealedArtifacts.provenance(jobs.find(parse(id)).orElseThrow(() -> notFound(id)));
     }
 
     static JobId parse(String id) {

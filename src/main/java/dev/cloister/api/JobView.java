@@ -35,6 +35,8 @@ public record JobView(
         Instant finishedAt,
         List<String> outputs,
         String artifactDir,
+        String modelDigest,
+        String keyId,
         List<Job.Transition> history) {
 
     static JobView of(Job j) {
@@ -42,7 +44,7 @@ public record JobView(
                 j.exitCode(), j.policy(), str(j.policyDigest()), str(j.seccompDigest()), j.runtime(), j.image(),
                 str(j.imageId()), j.imagePinnedBy(), j.dataset(), str(j.datasetDigest()), j.spec().command(),
                 j.spec().env().keySet().stream().sorted().toList(), j.spec().hyperparameters(), j.submittedAt(),
-                j.startedAt(), j.finishedAt(), j.outputs(), j.artifactDir(), j.history());
+                j.startedAt(), j.finishedAt(), j.outputs(), j.artifactDir(), str(j.modelDigest()), j.keyId(), j.history());
     }
 
     private static String str(Object o) {

@@ -12,6 +12,9 @@ import java.util.List;
  *
  * @param imagePinnedBy whether the image digest is an image ID or a registry manifest digest
  * @param artifactDir   where collected outputs live, once the job has ended and outputs were collected
+ * @param submittedSpec the spec exactly as submitted, as JSON (recorded in the provenance)
+ * @param modelDigest   the OMS root digest of the sealed outputs, once sealed
+ * @param keyId         the id of the host key that sealed them
  */
 public record Job(
         JobId id,
@@ -33,6 +36,9 @@ public record Job(
         String reason,
         List<String> outputs,
         String artifactDir,
+        String submittedSpec,
+        Digest modelDigest,
+        String keyId,
         List<Transition> history) {
 
     public Job {
@@ -56,12 +62,20 @@ public record Job(
         h.add(new Transition(state, next, at, why));
         return new Job(id, spec, policy, policyDigest, seccompDigest, runtime, image, imageId, imagePinnedBy, dataset,
                 datasetDigest, next, submittedAt, next == JobState.RUNNING ? at : startedAt,
-                next.isFinal() ? at : finishedAt, exitCode, why == null ? reason : why, outputs, artifactDir, h);
+                finishedAt == null && (next.isFinal() || next == JobState.SUCCEEDED) ? at : finishedAt, exitCode,
+                why == null ? reason : why, outputs, artifactDir, submittedSpec, modelDigest, keyId, h);
     }
 
-    public Job withResult(Integer exitCode, Instant startedAt, List<String> outputs, String artifactDir) {
+    public Job withResult(Integer exitCode, Instant startedAt, Instant finishedAt, List<String> outputs,
+                          String artifactDir) {
         return new Job(id, spec, policy, policyDigest, seccompDigest, runtime, image, imageId, imagePinnedBy, dataset,
                 datasetDigest, state, submittedAt, startedAt == null ? this.startedAt : startedAt, finishedAt, exitCode,
-                reason, outputs, artifactDir, history);
+                reason, outputs, artifactDir, submittedSpec, modelDigest, keyId, history);
+    }
+
+    public Job withSeal(String artifactDir, Digest modelDigest, String keyId) {
+        return new Job(id, spec, policy, policyDigest, seccompDigest, runtime, image, imageId, imagePinnedBy, dataset,
+                datasetDigest, state, submittedAt, startedAt, finishedAt, exitCode, reason, outputs, artifactDir,
+                submittedSpec, modelDigest, keyId, history);
     }
 }

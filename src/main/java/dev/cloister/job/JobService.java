@@ -11,6 +11,9 @@ import dev.cloister.policy.Policies;
 import dev.cloister.policy.Policy;
 import dev.cloister.policy.Violation;
 import dev.cloister.sandbox.ResolvedImage;
+import dev.cloister.seal.JobSealer;
+import dev.cloister.seal.ProvenanceFacts;
+import dev.cloister.seal.SealException;
 import dev.cloister.sandbox.RunResult;
 import dev.cloister.sandbox.SandboxException;
 import dev.cloister.sandbox.SandboxRuntime;
@@ -37,13 +40,14 @@ public final class JobService implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(JobService.class);
 
     /** What the service needs from its host, fixed at start-up. */
-    public record Settings(Path artifactRoot, int concurrency) {
+    public record Settings(Path artifactRoot, int concurrency, String builderId) {
     }
 
     private final Policies policies;
     private final DatasetRegistry datasets;
     private final Admission admission;
     private final SandboxRuntime runtime;
+    private final JobSealer sealer;
     private final JobSpecReader reader;
     private final AuditLog audit;
     private final Settings settings;
@@ -56,7 +60,8 @@ public final class JobService implements AutoCloseable {
     private volatile boolean accepting = true;
 
     public JobService(Policies policies, DatasetRegistry datasets, Admission admission, SandboxRuntime runtime,
-                      JobSpecReader reader, AuditLog audit, Settings settings, Clock clock) {
+                      JobSealer sealer, JobSpecReader reader, AuditLog audit, Settings settings, Clock clock) {
+        this.sealer = sealer;
         this.policies = policies;
         this.datasets = datasets;
         this.admission = admission;
@@ -142,7 +147,8 @@ public final class JobService implements AutoCloseable {
                 policy.runtime().engineName(), plan.image().toString(), image.imageId(), image.pinnedBy().name(),
                 dataset == null ? null : dataset.name(), dataset == null ? null : dataset.digest(),
                 JobState.QUEUED, clock.instant(), null, null, null, "admitted under policy '" + policy.name() + "'",
-                List.of(), null, List.of(new Job.Transition(null, JobState.QUEUED, clock.instant(), "admitted")));
+                List.of(), null, parsed.document().toString(), null, null,
+                List.of(new Job.Transition(null, JobState.QUEUED, clock.instant(), "admitted")));
         plans.put(id, plan);
         store.add(job);
         audit.record(actor, "job.admit", id.value(), "admitted", Map.of(
@@ -176,8 +182,8 @@ public final class JobService implements AutoCloseable {
             return;
         }
         List<String> outputs = result.outputs().stream().map(RunResult.OutputFile::path).toList();
-        store.update(id, j -> j.withResult(result.exitCode(), result.startedAt(), outputs,
-                outputs.isEmpty() && result.outputProblems().isEmpty() ? null : artifactDir.toString()));
+        store.update(id, j -> j.withResult(result.exitCode(), result.startedAt(), result.finishedAt(), outputs,
+                java.nio.file.Files.isDirectory(artifactDir) ? artifactDir.toString() : null));
         JobState end;
         String why;
         switch (result.outcome()) {
@@ -204,6 +210,44 @@ public final class JobService implements AutoCloseable {
             }
         }
         transition(id, end, why);
+        if (end == JobState.SUCCEEDED) {
+            seal(id, plan, artifactDir);
+        }
+    }
+
+    // SUCCEEDED -> SEALED once model.sig and the provenance are both on disk; a failure leaves no signature.
+    private void seal(JobId id, ContainerPlan plan, Path artifactDir) {
+        Job job = store.find(id).orElseThrow();
+        try {
+            java.nio.file.Files.createDirectories(artifactDir);
+            JobSealer.Seal seal = sealer.seal(artifactDir, provenanceFacts(job, plan));
+            store.update(id, j -> j.withSeal(artifactDir.toString(), seal.manifest().rootDigest(), seal.keyId().hex()));
+            audit.record("cloister", "job.seal", id.value(), "sealed", Map.of(
+                    "modelDigest", seal.manifest().rootDigest().toString(), "keyId", seal.keyId().hex(),
+                    "files", seal.manifest().resources().size()));
+            transition(id, JobState.SEALED, "sealed: " + seal.manifest().resources().size()
+                    + " file(s), model " + seal.manifest().rootDigest() + ", key " + seal.keyId().hex().substring(0, 12));
+        } catch (SealException | java.io.IOException | RuntimeException e) {
+            LOG.warnf("sealing job %s failed: %s", id, e.getMessage());
+            audit.record("cloister", "job.seal", id.value(), "failed", Map.of("reason", String.valueOf(e.getMessage())));
+            transition(id, JobState.FAILED, "sealing failed: " + e.getMessage());
+        }
+    }
+
+    private ProvenanceFacts provenanceFacts(Job job, ContainerPlan plan) {
+        Map<String, Object> limits = new LinkedHashMap<>();
+        limits.put("memory", plan.limits().memory().toString());
+        limits.put("cpus", plan.limits().cpus());
+        limits.put("pids", plan.limits().pids());
+        limits.put("maxRuntime", DurationText.format(plan.limits().maxRuntime()));
+        limits.put("tmp", plan.tmpfs().isEmpty() ? "0" : plan.tmpfs().get(0).size().toString());
+        limits.put("shm", plan.shmSize().toString());
+        limits.put("outputSize", plan.outputSize().toString());
+        limits.put("logSize", plan.logSize().toString());
+        return new ProvenanceFacts(job.id().value(), settings.builderId(), job.submittedSpec(), job.policy(),
+                job.policyDigest(), plan.seccomp().name(), job.seccompDigest(), job.runtime(), plan.user().toString(),
+                limits, plan.image().repository(), plan.image().digest(), job.imagePinnedBy(), job.dataset(),
+                job.datasetDigest(), job.submittedAt(), job.startedAt(), job.finishedAt());
     }
 
     private static String failureReason(RunResult r) {

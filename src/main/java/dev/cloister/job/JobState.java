@@ -7,13 +7,16 @@ import java.util.Set;
 public enum JobState {
     QUEUED,
     RUNNING,
+    /** The job exited 0 and its outputs were collected; sealing follows at once. */
     SUCCEEDED,
+    /** Outputs signed: {@code model.sig} (OMS) and signed SLSA provenance are on disk. */
+    SEALED,
     FAILED,
     CANCELLED,
     TIMED_OUT,
     OOM_KILLED;
 
-    private static final Set<JobState> FINAL = EnumSet.of(SUCCEEDED, FAILED, CANCELLED, TIMED_OUT, OOM_KILLED);
+    private static final Set<JobState> FINAL = EnumSet.of(SEALED, FAILED, CANCELLED, TIMED_OUT, OOM_KILLED);
 
     public boolean isFinal() {
         return FINAL.contains(this);
@@ -23,7 +26,8 @@ public enum JobState {
     public boolean canMoveTo(JobState next) {
         return switch (this) {
             case QUEUED -> next == RUNNING || next == CANCELLED || next == FAILED;
-            case RUNNING -> next.isFinal();
+            case RUNNING -> next == SUCCEEDED || (next.isFinal() && next != SEALED);
+            case SUCCEEDED -> next == SEALED || next == FAILED;
             default -> false;
         };
     }

@@ -1,5 +1,6 @@
 package dev.cloister.keys;
 
+import dev.cloister.files.AtomicFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;

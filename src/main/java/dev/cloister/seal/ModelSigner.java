@@ -2,6 +2,7 @@ package dev.cloister.seal;
 
 import dev.cloister.keys.Signer;
 
+import dev.cloister.files.AtomicFiles;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -1,4 +1,4 @@
-package dev.cloister.keys;
+package dev.cloister.files;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -15,15 +15,15 @@ import java.util.Set;
  * Writes a file to a temporary name in the same directory, created with its final permissions, flushes it and
  * renames it into place atomically, so readers see the old file or the whole new one (DESIGN.md, "Conventions").
  */
-final class AtomicFiles {
+public final class AtomicFiles {
 
-    static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
-    static final Set<PosixFilePermission> WORLD_READABLE = PosixFilePermissions.fromString("rw-r--r--");
+    public static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
+    public static final Set<PosixFilePermission> WORLD_READABLE = PosixFilePermissions.fromString("rw-r--r--");
 
     private AtomicFiles() {
     }
 
-    static void write(Path target, byte[] content, Set<PosixFilePermission> permissions) throws IOException {
+    public static void write(Path target, byte[] content, Set<PosixFilePermission> permissions) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         Path temp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp",
                 PosixFilePermissions.asFileAttribute(permissions));
@@ -43,6 +43,11 @@ final class AtomicFiles {
             throw e;
         }
         syncDirectory(dir);
+    }
+
+    /** Writes a world-readable file (signatures, manifests, public keys). */
+    public static void write(Path target, byte[] content) throws IOException {
+        write(target, content, WORLD_READABLE);
     }
 
     private static void syncDirectory(Path dir) {

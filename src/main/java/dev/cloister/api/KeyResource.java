@@ -1,0 +1,38 @@
+package dev.cloister.api;
+
+import dev.cloister.keys.HostKeys;
+import dev.cloister.keys.KeyException;
+import dev.cloister.keys.KeyInfo;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The host's public signing keys (never private material): the active one and retired ones still trusted. */
+@Path("/api/v1/keys")
+@Produces(MediaType.APPLICATION_JSON)
+public class KeyResource {
+
+    /** One public key; {@code id} is the OMS hint (hex SHA-256 of {@code pem}). */
+    public record KeyView(String id, String pem, Instant created, boolean active) {
+    }
+
+    private final HostKeys keys;
+
+    public KeyResource(HostKeys keys) {
+        this.keys = keys;
+    }
+
+    @GET
+    public List<KeyView> list() throws KeyException {
+        List<KeyView> out = new ArrayList<>();
+        for (KeyInfo k : keys.keys()) {
+            out.add(new KeyView(k.id().hex(), keys.publicKey(k.id()).text(), k.created(), k.active()));
+        }
+        return out;
+    }
+}

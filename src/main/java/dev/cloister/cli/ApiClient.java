@@ -1,0 +1,109 @@
+package dev.cloister.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+
+/** A small HTTP client for the Cloister API; problem+json answers become {@link ApiException}s in words. */
+final class ApiClient {
+
+    private static final Duration CONNECT = Duration.ofSeconds(5);
+    private static final Duration REQUEST = Duration.ofSeconds(60);
+
+    /** The service refused or failed a request; the message is the problem's detail and violations. */
+    static final class ApiException extends RuntimeException {
+        private final int exitCode;
+
+        ApiException(String message, int exitCode) {
+            super(message);
+            this.exitCode = exitCode;
+        }
+
+        int exitCode() {
+            return exitCode;
+        }
+    }
+
+    private final URI base;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(CONNECT).build();
+    private final ObjectMapper json = new ObjectMapper();
+
+    ApiClient(URI base) {
+        this.base = base;
+    }
+
+    JsonNode get(String path) {
+        return send(HttpRequest.newBuilder(base.resolve(path)).timeout(REQUEST).GET().build());
+    }
+
+    JsonNode post(String path, String contentType, byte[] body) {
+        return send(HttpRequest.newBuilder(base.resolve(path)).timeout(REQUEST)
+                .header("Content-Type", contentType).POST(HttpRequest.BodyPublishers.ofByteArray(body)).build());
+    }
+
+    /** Streams a text resource (e.g. followed logs) to {@code out} as it arrives; no overall timeout. */
+    void stream(String path, OutputStream out) {
+        try {
+            HttpResponse<InputStream> r = http.send(HttpRequest.newBuilder(base.resolve(path)).GET().build(),
+                    HttpResponse.BodyHandlers.ofInputStream());
+            try (InputStream in = r.body()) {
+                if (r.statusCode() >= 400) {
+                    throw problem(r.statusCode(), in.readAllBytes());
+                }
+                byte[] buf = new byte[8192];
+                for (int n; (n = in.read(buf)) > 0; ) {
+                    out.write(buf, 0, n);
+                    out.flush();
+                }
+            }
+        } catch (IOException e) {
+            throw unreachable(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ApiException("interrupted", 1);
+        }
+    }
+
+    private JsonNode send(HttpRequest request) {
+        try {
+            HttpResponse<byte[]> r = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+            if (r.statusCode() >= 400) {
+                throw problem(r.statusCode(), r.body());
+            }
+            return json.readTree(r.body());
+        } catch (IOException e) {
+            throw unreachable(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ApiException("interrupted", 1);
+        }
+    }
+
+    private ApiException unreachable(IOException e) {
+        String why = e instanceof ConnectException ? "connection refused" : e.getClass().getSimpleName();
+        return new ApiException("cannot reach the service at " + base + " (" + why + "); is `cloister serve` running?", 1);
+    }
+
+    private ApiException problem(int status, byte[] body) {
+        StringBuilder m = new StringBuilder("HTTP " + status);
+        try {
+            JsonNode p = json.readTree(body);
+            m.append(": ").append(p.path("title").asText("")).append(" - ").append(p.path("detail").asText(""));
+            for (JsonNode v : p.path("violations")) {
+                m.append("\n  ").append(v.path("field").asText()).append(": ").append(v.path("reason").asText());
+            }
+        } catch (IOException e) {
+            m.append(" (no problem details)");
+        }
+        return new ApiException(m.toString(), 1);
+    }
+}

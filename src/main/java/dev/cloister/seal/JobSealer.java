@@ -1,0 +1,54 @@
+package dev.cloister.seal;
+
+import dev.cloister.files.AtomicFiles;
+import dev.cloister.keys.KeyId;
+import dev.cloister.keys.Signer;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Seals a finished job's output directory: {@code model.sig} (OMS) and {@code provenance.sigstore.json} (SLSA),
+ * both signed by the host key. Both files are written, or neither is.
+ */
+public final class JobSealer {
+
+    public static final String PROVENANCE_FILE = "provenance.sigstore.json";
+
+    /** What sealing produced. */
+    public record Seal(ModelManifest manifest, KeyId keyId, Path signatureFile, Path provenanceFile) {
+    }
+
+    private final Signer signer;
+    private final int hashThreads;
+
+    public JobSealer(Signer signer, int hashThreads) {
+        this.signer = signer;
+        this.hashThreads = hashThreads;
+    }
+
+    public Seal seal(Path modelDir, ProvenanceFacts facts) throws SealException {
+        ModelManifest manifest = ModelManifest.hash(modelDir, List.of(ModelSigner.SIGNATURE_FILE, PROVENANCE_FILE),
+                hashThreads);
+        byte[] modelBundle = Bundles.signStatement(signer, OmsStatement.toJson(manifest));
+        byte[] provenanceBundle = Bundles.signStatement(signer, Provenance.statement(facts, manifest));
+        Path signature = modelDir.resolve(ModelSigner.SIGNATURE_FILE);
+        Path provenance = modelDir.resolve(PROVENANCE_FILE);
+        try {
+            AtomicFiles.write(provenance, provenanceBundle);
+            AtomicFiles.write(signature, modelBundle);
+        } catch (IOException | RuntimeException e) {
+            // No half seal: a provenance without its model signature (or the reverse) is removed.
+            try {
+                Files.deleteIfExists(signature);
+                Files.deleteIfExists(provenance);
+            } catch (IOException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw new SealException("cannot write the seal: " + e.getMessage(), e);
+        }
+        return new Seal(manifest, signer.keyId(), signature, provenance);
+    }
+}

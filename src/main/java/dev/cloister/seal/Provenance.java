@@ -1,0 +1,95 @@
+package dev.cloister.seal;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cloister.digest.Digest;
+
+import java.util.TreeMap;
+
+/**
+ * Builds the SLSA v1 provenance statement of a sealed training job
+ * (https://slsa.dev/spec/v1.0/provenance): subjects are the model's files and its OMS root digest.
+ */
+public final class Provenance {
+
+    public static final String PREDICATE_TYPE = "https://slsa.dev/provenance/v1";
+    public static final String BUILD_TYPE = "https://cloister.dev/training-job/v1";
+    /** Name of the resolved dependency entries, so verifiers can find them without guessing. */
+    public static final String IMAGE_URI_PREFIX = "docker-image://";
+    public static final String DATASET_URI_PREFIX = "cloister-dataset:";
+    public static final String POLICY_URI_PREFIX = "cloister-policy:";
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private Provenance() {
+    }
+
+    public static byte[] statement(ProvenanceFacts facts, ModelManifest manifest) {
+        ObjectNode root = JSON.createObjectNode();
+        root.put("_type", OmsStatement.STATEMENT_TYPE);
+        ArrayNode subjects = root.putArray("subject");
+        subject(subjects, manifest.name(), manifest.rootDigest());
+        manifest.resources().forEach(r -> subject(subjects, r.name(), r.digest()));
+        root.put("predicateType", PREDICATE_TYPE);
+        ObjectNode predicate = root.putObject("predicate");
+
+        ObjectNode build = predicate.putObject("buildDefinition");
+        build.put("buildType", BUILD_TYPE);
+        ObjectNode external = build.putObject("externalParameters");
+        try {
+            external.set("jobSpec", JSON.readTree(facts.submittedSpec()));
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("submitted spec is not JSON", e);
+        }
+        ObjectNode internal = build.putObject("internalParameters");
+        ObjectNode policy = internal.putObject("policy");
+        policy.put("name", facts.policyName());
+        policy.put("digest", facts.policyDigest().toString());
+        ObjectNode seccomp = internal.putObject("seccompProfile");
+        seccomp.put("name", facts.seccompProfile());
+        seccomp.put("digest", facts.seccompDigest().toString());
+        internal.put("runtime", facts.runtime());
+        internal.put("user", facts.user());
+        internal.put("network", "none");
+        internal.put("capabilities", "none");
+        internal.put("readOnlyRootfs", true);
+        internal.put("noNewPrivileges", true);
+        internal.set("limits", JSON.valueToTree(new TreeMap<>(facts.limits())));
+
+        ArrayNode deps = build.putArray("resolvedDependencies");
+        ObjectNode image = dependency(deps, IMAGE_URI_PREFIX + facts.imageRepository(), facts.imageDigest());
+        image.putObject("annotations").put("pinnedBy", facts.imagePinnedBy());
+        if (facts.dataset() != null) {
+            dependency(deps, DATASET_URI_PREFIX + facts.dataset(), facts.datasetDigest());
+        }
+        dependency(deps, POLICY_URI_PREFIX + facts.policyName(), facts.policyDigest())
+                .put("name", "policies/" + facts.policyName() + ".yaml");
+
+        ObjectNode run = predicate.putObject("runDetails");
+        run.putObject("builder").put("id", facts.builderId());
+        ObjectNode metadata = run.putObject("metadata");
+        metadata.put("invocationId", facts.jobId());
+        metadata.put("startedOn", facts.startedOn().toString());
+        metadata.put("finishedOn", facts.finishedOn().toString());
+        try {
+            return JSON.writeValueAsBytes(root);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("provenance cannot be serialised", e);
+        }
+    }
+
+    private static void subject(ArrayNode subjects, String name, Digest digest) {
+        ObjectNode s = subjects.addObject();
+        s.put("name", name);
+        s.putObject("digest").put("sha256", digest.hex());
+    }
+
+    private static ObjectNode dependency(ArrayNode deps, String uri, Digest digest) {
+        ObjectNode d = deps.addObject();
+        d.put("uri", uri);
+        d.putObject("digest").put("sha256", digest.hex());
+        return d;
+    }
+}

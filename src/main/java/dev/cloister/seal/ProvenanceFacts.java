@@ -1,0 +1,39 @@
+package dev.cloister.seal;
+
+import dev.cloister.digest.Digest;
+
+import java.time.Instant;
+import java.util.Map;
+
+/**
+ * What the control plane knows about a finished job, for its SLSA provenance. Nothing here comes from the job's own
+ * output: the only thing read from the output directory is the file digests, taken by the sealer itself.
+ *
+ * @param submittedSpec the spec exactly as submitted, as JSON text (becomes {@code externalParameters.jobSpec})
+ * @param limits        the granted resources and runtime limits, already formatted for reading
+ * @param imagePinnedBy {@code IMAGE_ID} (local config digest) or {@code MANIFEST_DIGEST} (registry digest)
+ */
+public record ProvenanceFacts(
+        String jobId,
+        String builderId,
+        String submittedSpec,
+        String policyName,
+        Digest policyDigest,
+        String seccompProfile,
+        Digest seccompDigest,
+        String runtime,
+        String user,
+        Map<String, Object> limits,
+        String imageRepository,
+        Digest imageDigest,
+        String imagePinnedBy,
+        String dataset,
+        Digest datasetDigest,
+        Instant submittedOn,
+        Instant startedOn,
+        Instant finishedOn) {
+
+    public ProvenanceFacts {
+        limits = Map.copyOf(limits);
+    }
+}
