@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job: set up the host, build Cloister, start it, register the example dataset, submit the example
-# training job under the `restricted` policy, follow its logs, and print the final state, metrics and artifacts.
+# training job under the `restricted` policy, follow its logs, print the final state and metrics, then download the
+# sealed model and verify its signature and provenance offline with the CLI, as a deployer would.
 #
 # Usage: deploy/main-job.sh            (as root, from anywhere)
 #   CLOISTER_PORT      port for the service (default 8080)
@@ -15,18 +16,18 @@ api="http://127.0.0.1:$port/api/v1"
 docker=${DOCKER:-/usr/bin/docker}
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
-step "1/7 host setup (Docker engine, gVisor, trainer image, dataset)"
+step "1/8 host setup (Docker engine, gVisor, trainer image, dataset)"
 "$here/host-setup.sh"
 
-step "2/7 build Cloister"
+step "2/8 build Cloister"
 (cd "$repo" && mvn -B -q package -DskipTests)
 
-step "3/7 build the example training image (no network)"
+step "3/8 build the example training image (no network)"
 image_id=$("$here/examples/breast-cancer/build.sh")
 image="cloister/example-breast-cancer@$image_id"
 echo "image: $image"
 
-step "4/7 start the service on 127.0.0.1:$port"
+step "4/8 start the service on 127.0.0.1:$port"
 log=$(mktemp /tmp/cloister-service.XXXXXX.log)
 (cd "$repo" && exec java -Dquarkus.http.port="$port" -Dcloister.data-dir="$data" \
     -jar target/quarkus-app/quarkus-run.jar >"$log" 2>&1) &
@@ -40,27 +41,34 @@ done
 curl -sf "http://127.0.0.1:$port/q/health/ready" >/dev/null || { echo "service not ready; log: $log"; exit 1; }
 echo "service up (log: $log)"
 
-step "5/7 register the breast-cancer dataset"
-curl -sS -f -H 'Content-Type: application/json' -d '{"name":"breast-cancer"}' "$api/datasets" | jq .
+cli() { "$here/cloister" "$@"; }
+export CLOISTER_SERVER="http://127.0.0.1:$port"
 
-step "6/7 submit the example job under policy 'restricted'"
-spec=$(sed "s|^image: IMAGE$|image: $image|" "$here/examples/breast-cancer/job.yaml")
-response=$(curl -sS -H 'Content-Type: application/yaml' --data-binary "$spec" "$api/jobs")
-job=$(jq -r '.id // empty' <<<"$response")
-[ -n "$job" ] || { echo "submission refused:"; jq . <<<"$response"; exit 1; }
-jq '{id, state, policy, policyDigest, runtime, image, dataset, datasetDigest}' <<<"$response"
+step "5/8 register the breast-cancer dataset"
+cli dataset register breast-cancer
 
-step "7/7 follow the job's logs"
-curl -sS -N "$api/jobs/$job/logs?follow=true"
+step "6/8 submit the example job under policy 'restricted' and follow it"
+job=$(cli submit "$here/examples/breast-cancer/job.yaml" --image "$image")
+cli status "$job"
+echo "--- job log (cloister logs --follow $job) ---"
+cli logs --follow "$job"
+echo "--- end of log ---"
 
+step "7/8 result"
 final=$(curl -sS "$api/jobs/$job")
-step "result"
-jq '{id, state, reason, exitCode, startedAt, finishedAt, outputs, artifactDir}' <<<"$final"
+jq '{id, state, reason, exitCode, policy, policyDigest, runtime, image, datasetDigest, modelDigest, keyId, outputs, artifactDir}' <<<"$final"
 state=$(jq -r .state <<<"$final")
-artifacts=$(jq -r '.artifactDir // empty' <<<"$final")
-if [ -n "$artifacts" ] && [ -f "$artifacts/metrics.json" ]; then
-    echo "metrics ($artifacts/metrics.json):"
-    jq . "$artifacts/metrics.json"
-fi
-echo "artifacts: ${artifacts:-none}"
-[ "$state" = SUCCEEDED ]
+[ "$state" = SEALED ] || { echo "job ended $state"; exit 1; }
+artifacts=$(jq -r '.artifactDir' <<<"$final")
+echo "metrics ($artifacts/metrics.json):"
+jq -c . "$artifacts/metrics.json"
+
+step "8/8 verify the sealed model offline, as a deployer would"
+work=$(mktemp -d /tmp/cloister-verify.XXXXXX)
+cli keys export >"$work/host.pub.pem"
+echo "pinned key: $work/host.pub.pem ($(sha256sum "$work/host.pub.pem" | cut -c1-16)...)"
+curl -sS -f "$api/jobs/$job/artifacts" | tar -x -C "$work"
+echo "downloaded: $work/$job ($(ls "$work/$job" | tr '\n' ' '))"
+cli verify model "$work/$job" --key "$work/host.pub.pem" --policy restricted \
+    --dataset-digest "$(jq -r .datasetDigest <<<"$final")" --image-digest "${image#*@}"
+echo "artifacts: $artifacts"
