@@ -116,7 +116,7 @@ public class Wiring {
                     HostKeys keys, JobSpecReader reader, AuditLog audit, Clock clock) {
         String builderId = config.builderId().orElseGet(() -> "urn:cloister:host:" + hostname());
         return new JobService(policies, datasets, new Admission(absolute(config.dataDir()).resolve("work")), sandbox,
-                new JobSealer(keys.signer(), config.sealHashThreads()), reader, audit,
+                new JobSealer(keys::signer, config.sealHashThreads()), reader, audit,
                 new JobService.Settings(absolute(config.dataDir()).resolve("artifacts"), config.jobs().concurrency(),
                         builderId), clock);
     }

@@ -3,7 +3,9 @@ package dev.cloister.api;
 import dev.cloister.keys.HostKeys;
 import dev.cloister.keys.KeyException;
 import dev.cloister.keys.KeyInfo;
+import dev.cloister.audit.AuditLog;
 import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
@@ -11,6 +13,7 @@ import jakarta.ws.rs.core.MediaType;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /** The host's public signing keys (never private material): the active one and retired ones still trusted. */
 @Path("/api/v1/keys")
@@ -22,9 +25,21 @@ public class KeyResource {
     }
 
     private final HostKeys keys;
+    private final AuditLog audit;
 
-    public KeyResource(HostKeys keys) {
+    public KeyResource(HostKeys keys, AuditLog audit) {
         this.keys = keys;
+        this.audit = audit;
+    }
+
+    /** Makes a new key active; earlier public keys stay listed so that older seals keep verifying. */
+    @POST
+    @Path("rotate")
+    public KeyView rotate() throws KeyException {
+        String previous = keys.activeKeyId().hex();
+        KeyInfo k = keys.rotate();
+        audit.record("anonymous", "key.rotate", k.id().hex(), "rotated", Map.of("previous", previous));
+        return new KeyView(k.id().hex(), keys.publicKey(k.id()).text(), k.created(), k.active());
     }
 
     @GET

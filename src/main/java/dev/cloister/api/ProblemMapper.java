@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import dev.cloister.dataset.DatasetException;
 import dev.cloister.job.MalformedSpecException;
+import dev.cloister.keys.KeyException;
 import dev.cloister.policy.AdmissionException;
 import dev.cloister.sandbox.SandboxException;
 import jakarta.ws.rs.WebApplicationException;
@@ -83,7 +84,14 @@ public class ProblemMapper {
     }
 
     @ServerExceptionMapper
-    public Response unexpected(RuntimeException e) {
+    public Response keys(KeyException e) {
+        LOG.errorf("signing key problem: %s", e.getMessage());
+        return problem(503, "signing-key-unavailable", "The host signing key is unavailable",
+                "the host signing key cannot be used; the host log has details", List.of());
+    }
+
+    @ServerExceptionMapper
+    public Response unexpected(Exception e) {
         LOG.error("unexpected error", e);
         return problem(500, "internal", "Internal error", "internal error; the host log has details", List.of());
     }

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * Seals a finished job's output directory: {@code model.sig} (OMS) and {@code provenance.sigstore.json} (SLSA),
@@ -21,15 +22,17 @@ public final class JobSealer {
     public record Seal(ModelManifest manifest, KeyId keyId, Path signatureFile, Path provenanceFile) {
     }
 
-    private final Signer signer;
+    private final Supplier<Signer> signers;
     private final int hashThreads;
 
-    public JobSealer(Signer signer, int hashThreads) {
-        this.signer = signer;
+    /** @param signers yields the active signer at each seal, so a rotated key signs from then on */
+    public JobSealer(Supplier<Signer> signers, int hashThreads) {
+        this.signers = signers;
         this.hashThreads = hashThreads;
     }
 
     public Seal seal(Path modelDir, ProvenanceFacts facts) throws SealException {
+        Signer signer = signers.get();
         ModelManifest manifest = ModelManifest.hash(modelDir, List.of(ModelSigner.SIGNATURE_FILE, PROVENANCE_FILE),
                 hashThreads);
         byte[] modelBundle = Bundles.signStatement(signer, OmsStatement.toJson(manifest));

@@ -80,7 +80,7 @@ class JobServiceTest {
         keys = HostKeys.open(tmp.resolve("keys"), "pass".toCharArray());
         Policies policies = Policies.load(Path.of("policies"), Path.of("seccomp-profiles"), "restricted");
         service = new JobService(policies, new DatasetRegistry(tmp.resolve("datasets"), Clock.systemUTC()),
-                new Admission(tmp.resolve("work")), runtime, new JobSealer(keys.signer(), 2), new JobSpecReader(65536),
+                new Admission(tmp.resolve("work")), runtime, new JobSealer(keys::signer, 2), new JobSpecReader(65536),
                 new AuditLog(tmp.resolve("audit.jsonl"), Clock.systemUTC()),
                 new JobService.Settings(tmp.resolve("artifacts"), 2, "urn:test"), Clock.systemUTC());
     }
@@ -114,6 +114,26 @@ class JobServiceTest {
         assertEquals(JobState.SEALED, job.state(), job.reason());
         assertTrue(Files.exists(Path.of(job.artifactDir()).resolve(ModelSigner.SIGNATURE_FILE)));
         assertEquals(keys.activeKeyId().hex(), job.keyId());
+    }
+
+    @Test
+    void aRotatedKeySignsFromThenOnAndOldSealsStillVerify() throws Exception {
+        runtime.body = (plan, dir) -> write(dir, "w.json", "[1]");
+        Job before = awaitFinal(submit().id());
+        var oldKey = keys.activeKeyId();
+        keys.rotate();
+        Job after = awaitFinal(submit().id());
+        assertEquals(oldKey.hex(), before.keyId());
+        assertEquals(keys.activeKeyId().hex(), after.keyId());
+        assertFalse(oldKey.equals(keys.activeKeyId()));
+        var verifier = new dev.cloister.verify.ModelVerifier();
+        String oldPem = keys.publicKey(oldKey).text();
+        String newPem = keys.publicKey(keys.activeKeyId()).text();
+        verifier.verify(Path.of(before.artifactDir()), oldPem, dev.cloister.seal.JobSealer.PROVENANCE_FILE);
+        verifier.verify(Path.of(after.artifactDir()), newPem, dev.cloister.seal.JobSealer.PROVENANCE_FILE);
+        org.junit.jupiter.api.Assertions.assertThrows(dev.cloister.verify.VerificationException.class,
+                () -> verifier.verify(Path.of(before.artifactDir()), newPem, dev.cloister.seal.JobSealer.PROVENANCE_FILE));
+        assertEquals(2, keys.keys().size(), "the retired key stays listed");
     }
 
     @Test

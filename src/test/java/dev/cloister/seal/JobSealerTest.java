@@ -28,7 +28,7 @@ class JobSealerTest {
         Path model = Files.createDirectories(tmp.resolve("model"));
         Files.writeString(model.resolve("w.json"), "[1]");
         try (HostKeys keys = HostKeys.open(tmp.resolve("keys"), "pass".toCharArray())) {
-            JobSealer sealer = new JobSealer(keys.signer(), 2);
+            JobSealer sealer = new JobSealer(keys::signer, 2);
             JobSealer.Seal seal = sealer.seal(model, facts());
             assertTrue(Files.exists(seal.signatureFile()) && Files.exists(seal.provenanceFile()));
 
