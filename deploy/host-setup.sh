@@ -5,13 +5,17 @@
 #
 # Idempotent: every step checks first and does nothing when its result is already in
 # place, so a second run on a set-up machine takes a few seconds. Steps:
-#   1. Debian packages (docker.io 20.10, runsc = gVisor, debootstrap, jq, curl, python3)
+#   1. Debian packages (docker.io 20.10, runsc = gVisor, docker-registry, debootstrap, jq,
+#      curl, python3, iproute2)
 #   2. /etc/docker/daemon.json hardening, merged into whatever else the file holds
 #   3. dockerd (these machines have no systemd: started in the background when needed)
 #   4. the data directories under $CLOISTER_DATA_DIR
-#   5. the trainer base image, built from Debian packages (no Docker Hub here)
-#   6. the breast-cancer sample data set, exported from the trainer image
-#   7. a smoke test (the image under runc and under gVisor) and a summary
+#   5. the OCI registry on 127.0.0.1:5000 (Debian's docker-registry, loopback only, no auth)
+#   6. the trainer base image, built from Debian packages (no Docker Hub here)
+#   7. the serving base image, built the same way and pushed to the registry; its manifest
+#      digest is recorded for the serving image builds (Jib pulls the base by digest)
+#   8. the breast-cancer sample data set, exported from the trainer image
+#   9. a smoke test (the images under runc, the trainer under gVisor) and a summary
 #
 # Environment (all optional):
 #   CLOISTER_DATA_DIR       data root                       (default /var/lib/cloister)
@@ -19,8 +23,11 @@
 #   DOCKERD                 docker daemon binary             (default /usr/sbin/dockerd)
 #   CLOISTER_DEBIAN_MIRROR  mirror for debootstrap           (default: read from apt sources)
 #   CLOISTER_TRAINER_IMAGE  trainer base image tag           (default cloister/trainer-base:bookworm)
+#   CLOISTER_SERVING_IMAGE  serving base image tag           (default cloister/serving-base:bookworm)
 #   CLOISTER_REBUILD_TRAINER=1    build the trainer image again even if it exists (the old
 #                                 image stays for whatever was built on it)
+#   CLOISTER_REBUILD_SERVING=1    the same for the serving base image (pushed again; the
+#                                 recorded reference then names the new manifest)
 #   CLOISTER_ALLOW_ANY_DOCKER=1   accept an engine other than 20.10 (the seccomp and API
 #                                 facts in DESIGN.md were measured on 20.10)
 set -euo pipefail
@@ -28,6 +35,7 @@ set -euo pipefail
 START_NS=$(date +%s%N)
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 HOST_FILES="$HERE/host"
+SECCOMP_PROFILES=$(cd "$HERE/../seccomp-profiles" && pwd)
 
 DATA_DIR=${CLOISTER_DATA_DIR:-/var/lib/cloister}
 # /usr/local/bin/docker may be a newer client that appears first on PATH; Debian's client
@@ -48,8 +56,22 @@ TRAINER_KEEP=python3-distutils,python3-lib2to3
 # Debian's python3-scipy depends on python3-pythran, which drags in gcc, g++, binutils and
 # headers (~400 MB). scipy never imports it at run time, and a job image carries no compiler.
 TRAINER_BUILD_ONLY_EDGE=python3-scipy:python3-pythran
+# The serving base: the model server needs python3 + numpy only (deploy/serving/serve.py);
+# tini is PID 1. No scipy, so no pythran and no compiler toolchain to begin with.
+SERVING_IMAGE=${CLOISTER_SERVING_IMAGE:-cloister/serving-base:bookworm}
+SERVING_PACKAGES=python3,python3-numpy,tini
 DEBOOTSTRAP_CACHE=/var/cache/cloister/debootstrap
-HOST_PACKAGES=(docker.io runsc debootstrap jq curl ca-certificates python3)
+# The registry: loopback only and without auth (deploy/registry/config.yml says why).
+# Debian's docker-registry runs as its own unprivileged user, docker-registry.
+REGISTRY=127.0.0.1:5000
+REGISTRY_URL=http://$REGISTRY
+REGISTRY_BIN=/usr/bin/docker-registry
+REGISTRY_USER=docker-registry
+REGISTRY_TEMPLATE="$HERE/registry/config.yml"
+REGISTRY_CONFIG=/etc/cloister/registry.yml
+REGISTRY_LOG=/var/log/cloister-registry.log
+REGISTRY_PID=/run/cloister-registry.pid
+HOST_PACKAGES=(docker.io runsc docker-registry debootstrap jq curl ca-certificates python3 iproute2)
 
 step() { printf '==> %s\n' "$*"; }
 info() { printf '    %s\n' "$*"; }
@@ -207,12 +229,97 @@ if [[ $server_version != 20.10.* && ${CLOISTER_ALLOW_ANY_DOCKER:-0} != 1 ]]; the
 fi
 info "engine $server_version, runtimes: $(runtimes_json | jq -r 'keys | join(", ")')"
 
+# Writes a file that others rely on: temporary name, then rename.
+write_atomically() { # path mode  (content on stdin)
+  local tmp
+  tmp=$(mktemp "$1.XXXXXX")
+  cat >"$tmp"
+  chmod "$2" "$tmp"
+  mv -f "$tmp" "$1"
+}
+
 # ---------------------------------------------------------------------------------------
 step "Data directories under $DATA_DIR"
 # 0711: other host users may not list jobs or data sets, but dockerd (root) reaches every
 # bind-mount source. Data sets are world-readable so a job's uid can read its mount.
 install -d -o root -g root -m 0711 "$DATA_DIR" "$DATA_DIR/artifacts" "$DATA_DIR/work"
 install -d -o root -g root -m 0755 "$DATA_DIR/datasets" "$DATA_DIR/images"
+
+# ---------------------------------------------------------------------------------------
+step "Registry $REGISTRY"
+# The template's storage root is replaced by this data directory's (a registry config file
+# cannot expand variables). The rendered file is root-owned: the registry reads it, and it
+# holds no secret. The storage is the registry user's alone.
+registry_root="$DATA_DIR/registry"
+getent passwd "$REGISTRY_USER" >/dev/null || die "user $REGISTRY_USER missing (made by the docker-registry package)"
+install -d -o "$REGISTRY_USER" -g "$REGISTRY_USER" -m 0700 "$registry_root"
+install -d -o root -g root -m 0755 "$(dirname "$REGISTRY_CONFIG")"
+rendered=$(ROOT=$(jq -rn --arg p "$registry_root" '$p | tojson') awk '
+  /^    rootdirectory:/ { print "    rootdirectory: " ENVIRON["ROOT"]; n++; next } { print }
+  END { exit n != 1 }' "$REGISTRY_TEMPLATE") || die "$REGISTRY_TEMPLATE has no single storage.filesystem.rootdirectory line"
+registry_config_changed=false
+if [[ $(cat "$REGISTRY_CONFIG" 2>/dev/null) != "$rendered" ]]; then
+  printf '%s\n' "$rendered" | write_atomically "$REGISTRY_CONFIG" 0644
+  registry_config_changed=true
+  info "config written to $REGISTRY_CONFIG (storage $registry_root)"
+fi
+
+# 200 with body {} is distribution's answer on /v2/ without auth; anything else (no answer,
+# 401 from an auth-enabled registry) is not our registry.
+registry_up() { [[ $(curl -s -m 2 "$REGISTRY_URL/v2/" 2>/dev/null) == "{}" ]]; }
+
+registry_pid() { # the registry this script started, if it still runs
+  local pid
+  pid=$(cat "$REGISTRY_PID" 2>/dev/null) || return 1
+  [[ -n $pid && $(readlink "/proc/$pid/exe" 2>/dev/null) == "$REGISTRY_BIN" ]] && printf '%s\n' "$pid"
+}
+
+start_registry() {
+  info "starting docker-registry as $REGISTRY_USER (log: $REGISTRY_LOG)"
+  printf '\n--- %s: started by cloister host-setup\n' "$(date -Is)" >>"$REGISTRY_LOG"
+  # As for dockerd: setsid + nohup so it outlives this script, 9>&- so it does not hold
+  # the lock. setpriv drops to the package's system user with no capabilities at all and
+  # no_new_privs; env -i so it sees no REGISTRY_* variable from this shell (each would
+  # override a config key).
+  setsid env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin nohup setpriv \
+    --reuid="$REGISTRY_USER" --regid="$REGISTRY_USER" --init-groups \
+    --inh-caps=-all --bounding-set=-all --no-new-privs \
+    "$REGISTRY_BIN" serve "$REGISTRY_CONFIG" </dev/null >>"$REGISTRY_LOG" 2>&1 9>&- &
+  # setsid, env, nohup and setpriv each exec the next, so $! is the registry itself.
+  printf '%s\n' "$!" >"$REGISTRY_PID"
+  local i
+  for ((i = 0; i < 30; i++)); do
+    registry_up && { info "registry answers $REGISTRY_URL/v2/"; return 0; }
+    kill -0 "$!" 2>/dev/null || break
+    sleep 0.5
+  done
+  tail -n 20 "$REGISTRY_LOG" >&2
+  die "the registry did not answer $REGISTRY_URL/v2/ within 15 s (log above: $REGISTRY_LOG)"
+}
+
+if ! registry_up; then
+  start_registry
+elif [[ $registry_config_changed == true ]]; then
+  if pid=$(registry_pid); then
+    info "restarting the registry (pid $pid) for the new config"
+    kill -TERM "$pid"
+    for ((i = 0; i < 40; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.25
+    done
+    kill -0 "$pid" 2>/dev/null && die "registry (pid $pid) did not stop within 10 s"
+    start_registry
+  else
+    info "WARNING: the registry was not started by host setup; restart it by hand to apply $REGISTRY_CONFIG"
+  fi
+else
+  info "already running"
+fi
+# A registry without auth must not be reachable from elsewhere: refuse any listener on
+# port 5000 other than the loopback one (e.g. the Debian package's own service, which
+# binds every address).
+exposed=$(ss -Hltn 'sport = :5000' | awk '$4 != "127.0.0.1:5000" { print $4 }')
+[[ -z $exposed ]] || die "something listens on port 5000 beyond loopback ($exposed); stop it (/etc/init.d/docker-registry stop?)"
 
 # ---------------------------------------------------------------------------------------
 ROOTFS_WORK=""
@@ -229,23 +336,51 @@ cleanup_rootfs() {
 trap cleanup_rootfs EXIT
 trap 'exit 130' INT TERM # so that an interrupted debootstrap is cleaned up too
 
-build_trainer_image() {
-  local mirror rootfs
+# debootstrap minbase + PACKAGES into a fresh work directory; sets ROOTFS_WORK and ROOTFS.
+bootstrap_rootfs() { # packages
+  local mirror
   # The mirror comes from this host's apt configuration and is never stored in the project.
   mirror=${CLOISTER_DEBIAN_MIRROR:-$(python3 "$HOST_FILES/debian-mirror.py" "$SUITE")} \
     || die "no Debian mirror for $SUITE/main in the apt sources; set CLOISTER_DEBIAN_MIRROR"
   ROOTFS_WORK=$(mktemp -d /var/tmp/cloister-rootfs.XXXXXX)
-  rootfs="$ROOTFS_WORK/rootfs"
+  ROOTFS="$ROOTFS_WORK/rootfs"
   mkdir -p "$DEBOOTSTRAP_CACHE"
-  info "debootstrap $SUITE (minbase + $TRAINER_PACKAGES); takes a few minutes"
+  info "debootstrap $SUITE (minbase + $1); takes a few minutes"
   # --cache-dir keeps the .debs, so a rebuild downloads only what changed.
-  debootstrap --variant=minbase --include="$TRAINER_PACKAGES" --cache-dir="$DEBOOTSTRAP_CACHE" \
-    "$SUITE" "$rootfs" "$mirror" >"$ROOTFS_WORK/debootstrap.log" 2>&1 || {
+  debootstrap --variant=minbase --include="$1" --cache-dir="$DEBOOTSTRAP_CACHE" \
+    "$SUITE" "$ROOTFS" "$mirror" >"$ROOTFS_WORK/debootstrap.log" 2>&1 || {
     tail -n 30 "$ROOTFS_WORK/debootstrap.log" >&2
     die "debootstrap failed"
   }
   # debootstrap can leave proc/sys mounted inside the target; they must not go in the tar.
-  awk -v root="$rootfs/" 'index($2, root) == 1 { print $2 }' /proc/mounts | sort -r | xargs -r umount -l
+  awk -v root="$ROOTFS/" 'index($2, root) == 1 { print $2 }' /proc/mounts | sort -r | xargs -r umount -l
+}
+
+clean_rootfs() { # rootfs
+  local rootfs=$1
+  info "cleaning the root file system"
+  # Copyright files stay (licence compliance); other docs, man pages, translations, apt
+  # indexes and logs go. Compiled .pyc files stay: containers run with a read-only root,
+  # where Python could not write them and every import would be compiled again.
+  find "${rootfs:?}/usr/share/doc" -mindepth 1 ! -name copyright ! -type d -delete
+  find "${rootfs:?}/usr/share/doc" -mindepth 1 -type d -empty -delete
+  rm -rf "${rootfs:?}"/usr/share/{man,info,locale,lintian,linda}/* \
+    "$rootfs"/var/cache/apt/* "$rootfs"/var/lib/apt/lists/* \
+    "$rootfs"/var/cache/debconf/*-old "$rootfs"/var/lib/dpkg/*-old \
+    "$rootfs"/var/log/* "$rootfs"/tmp/* "$rootfs"/var/tmp/*
+  # Docker provides these per container; an empty machine-id avoids every container
+  # sharing one identity baked into the image.
+  rm -f "$rootfs/etc/hostname" "$rootfs/etc/resolv.conf"
+  : >"$rootfs/etc/machine-id"
+  # Device nodes made by debootstrap: Docker mounts its own /dev, so ship an empty one.
+  rm -rf --one-file-system "${rootfs:?}/dev" "${rootfs:?}/proc" "${rootfs:?}/sys"
+  mkdir -m 0755 "${rootfs:?}/dev" "${rootfs:?}/proc" "${rootfs:?}/sys"
+}
+
+build_trainer_image() {
+  local rootfs
+  bootstrap_rootfs "$TRAINER_PACKAGES"
+  rootfs=$ROOTFS
 
   local build_only purged=()
   build_only=$(python3 "$HOST_FILES/build-only-packages.py" "$rootfs" \
@@ -266,23 +401,7 @@ build_trainer_image() {
   chroot "$rootfs" /usr/bin/python3 -c 'import numpy, scipy.optimize, sklearn.linear_model, sklearn.datasets' \
     || die "the trainer root file system cannot import numpy/scipy/sklearn"
 
-  info "cleaning the root file system"
-  # Copyright files stay (licence compliance); other docs, man pages, translations, apt
-  # indexes and logs go. Compiled .pyc files stay: jobs run with a read-only root, where
-  # Python could not write them and every import would be compiled again.
-  find "${rootfs:?}/usr/share/doc" -mindepth 1 ! -name copyright ! -type d -delete
-  find "${rootfs:?}/usr/share/doc" -mindepth 1 -type d -empty -delete
-  rm -rf "${rootfs:?}"/usr/share/{man,info,locale,lintian,linda}/* \
-    "$rootfs"/var/cache/apt/* "$rootfs"/var/lib/apt/lists/* \
-    "$rootfs"/var/cache/debconf/*-old "$rootfs"/var/lib/dpkg/*-old \
-    "$rootfs"/var/log/* "$rootfs"/tmp/* "$rootfs"/var/tmp/*
-  # Docker provides these per container; an empty machine-id avoids every container
-  # sharing one identity baked into the image.
-  rm -f "$rootfs/etc/hostname" "$rootfs/etc/resolv.conf"
-  : >"$rootfs/etc/machine-id"
-  # Device nodes made by debootstrap: Docker mounts its own /dev, so ship an empty one.
-  rm -rf --one-file-system "${rootfs:?}/dev" "${rootfs:?}/proc" "${rootfs:?}/sys"
-  mkdir -m 0755 "${rootfs:?}/dev" "${rootfs:?}/proc" "${rootfs:?}/sys"
+  clean_rootfs "$rootfs"
 
   info "importing as $TRAINER_IMAGE"
   # USER is left unset on purpose: Cloister's ContainerPlan always sets the job's user.
@@ -299,13 +418,21 @@ build_trainer_image() {
   ROOTFS_WORK=""
 }
 
-# Writes a file that others rely on: temporary name, then rename.
-write_atomically() { # path mode  (content on stdin)
-  local tmp
-  tmp=$(mktemp "$1.XXXXXX")
-  cat >"$tmp"
-  chmod "$2" "$tmp"
-  mv -f "$tmp" "$1"
+# Records what IMAGE is: $DATA_DIR/images/NAME.id and NAME.packages, re-derived from the
+# image itself whenever they are missing or name another image, so the record always
+# describes what is tagged now. Sets RECORDED_ID.
+record_image() { # image name
+  local id_file="$DATA_DIR/images/$2.id" pkg_file="$DATA_DIR/images/$2.packages" packages
+  RECORDED_ID=$("$DOCKER" image inspect -f '{{.Id}}' "$1")
+  if [[ $(cat "$id_file" 2>/dev/null) != "$RECORDED_ID" || ! -s $pkg_file ]]; then
+    info "recording image id and package list"
+    # shellcheck disable=SC2016 # ${...} is dpkg-query's format, not the shell's
+    packages=$("$DOCKER" run --rm --network none --read-only --user 65534:65534 "$1" \
+      dpkg-query -W -f='${Package}\t${Version}\t${Architecture}\n')
+    printf '%s\n' "$packages" | write_atomically "$pkg_file" 0644
+    printf '%s\n' "$RECORDED_ID" | write_atomically "$id_file" 0644
+  fi
+  info "$RECORDED_ID ($(wc -l <"$pkg_file") Debian packages)"
 }
 
 step "Trainer base image $TRAINER_IMAGE"
@@ -314,20 +441,96 @@ if "$DOCKER" image inspect "$TRAINER_IMAGE" >/dev/null 2>&1 && [[ ${CLOISTER_REB
 else
   build_trainer_image
 fi
-image_id=$("$DOCKER" image inspect -f '{{.Id}}' "$TRAINER_IMAGE")
-id_file="$DATA_DIR/images/trainer-base.id"
-pkg_file="$DATA_DIR/images/trainer-base.packages"
-# Re-derived from the image itself whenever they are missing or name another image, so
-# the record always describes what is tagged now.
-if [[ $(cat "$id_file" 2>/dev/null) != "$image_id" || ! -s $pkg_file ]]; then
-  info "recording image id and package list"
-  # shellcheck disable=SC2016 # ${...} is dpkg-query's format, not the shell's
-  packages=$("$DOCKER" run --rm --network none --read-only --user 65534:65534 "$TRAINER_IMAGE" \
-    dpkg-query -W -f='${Package}\t${Version}\t${Architecture}\n')
-  printf '%s\n' "$packages" | write_atomically "$pkg_file" 0644
-  printf '%s\n' "$image_id" | write_atomically "$id_file" 0644
+record_image "$TRAINER_IMAGE" trainer-base
+image_id=$RECORDED_ID
+
+# ---------------------------------------------------------------------------------------
+# The serving base: what every sealed model's serving image is built on (Jib adds the
+# server code and the model as layers). It is pulled by digest from the registry, so it
+# is pushed there and the manifest digest recorded.
+SERVING_REPO=${SERVING_IMAGE%:*}  # cloister/serving-base
+SERVING_TAG=${SERVING_IMAGE##*:}  # bookworm
+SERVING_PUSHED="$REGISTRY/$SERVING_REPO"
+SERVING_REF_FILE="$DATA_DIR/images/serving-base.ref"
+# Docker image manifest v2 schema 2: what `docker push` writes and Jib reads.
+V2_MANIFEST=application/vnd.docker.distribution.manifest.v2+json
+
+build_serving_image() {
+  local rootfs compilers b
+  bootstrap_rootfs "$SERVING_PACKAGES"
+  rootfs=$ROOTFS
+  chroot "$rootfs" /usr/bin/python3 -c 'import numpy, http.server, json, hashlib, zipfile' \
+    || die "the serving root file system cannot import numpy and the server's modules"
+  # No compiler, assembler or linker. gcc-12-base and libgcc-s1 match the names but are
+  # GCC's runtime support (libgcc_s, which glibc loads for pthread_cancel and unwinding),
+  # part of every Debian system; they compile nothing.
+  # shellcheck disable=SC2016 # ${Package} is dpkg-query's format, not the shell's
+  compilers=$(chroot "$rootfs" dpkg-query -W -f='${Package}\n' | grep -E 'gcc|g\+\+|cpp|binutils' \
+    | grep -vxE 'gcc-[0-9]+-base|libgcc-s1' || true)
+  [[ -z $compilers ]] || die "the serving root file system has toolchain packages: $(tr '\n' ' ' <<<"$compilers")"
+  for b in cc c++ gcc g++ cpp as ld ld.bfd ld.gold; do
+    [[ ! -e $rootfs/usr/bin/$b ]] || die "the serving root file system has /usr/bin/$b"
+  done
+
+  clean_rootfs "$rootfs"
+
+  info "importing as $SERVING_IMAGE"
+  # Unlike the trainer, a default user: the server never needs root (65534 = nobody).
+  # The CMD runs the server as the serving image lays it out (deploy/serving/README.md);
+  # -I: no PYTHON* variables, no user site, no script directory on sys.path.
+  tar --numeric-owner -C "$rootfs" -c . | "$DOCKER" import \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'ENV LANG=C.UTF-8' \
+    --change 'WORKDIR /' \
+    --change 'USER 65534:65534' \
+    --change 'EXPOSE 8080/tcp' \
+    --change 'ENTRYPOINT ["/usr/bin/tini", "--"]' \
+    --change 'CMD ["python3", "-I", "/opt/cloister/serving/serve.py"]' \
+    --change "LABEL dev.cloister.image=serving-base dev.cloister.debian-suite=$SUITE dev.cloister.debootstrap-variant=minbase dev.cloister.packages=$SERVING_PACKAGES" \
+    --message "cloister host-setup: debootstrap $SUITE minbase + $SERVING_PACKAGES" \
+    - "$SERVING_IMAGE" >/dev/null
+  cleanup_rootfs
+  ROOTFS_WORK=""
+}
+
+# Prints REPO@sha256:... when the registry's tag holds a schema 2 manifest whose digest
+# matches its bytes and that this engine pushed from the local image; fails otherwise.
+serving_pushed_ref() {
+  local url="$REGISTRY_URL/v2/$SERVING_REPO/manifests/$SERVING_TAG" digest manifest
+  digest=$(curl -s -m 5 -I -H "Accept: $V2_MANIFEST" "$url" | tr -d '\r' \
+    | awk -F': ' 'tolower($1) == "docker-content-digest" { print $2 }') || return 1
+  [[ $digest == sha256:* ]] || return 1
+  manifest=$(curl -sf -m 5 -H "Accept: $V2_MANIFEST" "$url") || return 1
+  [[ $(jq -r '"\(.schemaVersion) \(.mediaType)"' <<<"$manifest") == "2 $V2_MANIFEST" ]] || return 1
+  [[ sha256:$(curl -sf -m 5 -H "Accept: $V2_MANIFEST" "$url" | sha256sum | cut -d' ' -f1) == "$digest" ]] || return 1
+  "$DOCKER" image inspect -f '{{range .RepoDigests}}{{println .}}{{end}}' "$SERVING_IMAGE" \
+    | grep -qxF "$SERVING_PUSHED@$digest" || return 1
+  printf '%s@%s\n' "$SERVING_PUSHED" "$digest"
+}
+
+step "Serving base image $SERVING_IMAGE"
+if "$DOCKER" image inspect "$SERVING_IMAGE" >/dev/null 2>&1 && [[ ${CLOISTER_REBUILD_SERVING:-0} != 1 ]]; then
+  info "present"
+else
+  build_serving_image
 fi
-info "$image_id ($(wc -l <"$pkg_file") Debian packages)"
+record_image "$SERVING_IMAGE" serving-base
+serving_id=$RECORDED_ID
+if serving_ref=$(serving_pushed_ref); then
+  info "pushed"
+else
+  info "pushing to $SERVING_PUSHED:$SERVING_TAG"
+  # 127.0.0.0/8 registries are plain HTTP for Docker 20.10 without any daemon.json entry.
+  "$DOCKER" tag "$SERVING_IMAGE" "$SERVING_PUSHED:$SERVING_TAG"
+  "$DOCKER" push "$SERVING_PUSHED:$SERVING_TAG" >/dev/null || die "docker push to $REGISTRY failed"
+  serving_ref=$(serving_pushed_ref) \
+    || die "after the push, $SERVING_PUSHED:$SERVING_TAG is not a schema 2 manifest of $SERVING_IMAGE"
+fi
+if [[ $(cat "$SERVING_REF_FILE" 2>/dev/null) != "$serving_ref" ]]; then
+  printf '%s\n' "$serving_ref" | write_atomically "$SERVING_REF_FILE" 0644
+  info "recorded in $SERVING_REF_FILE"
+fi
+info "$serving_ref"
 
 # ---------------------------------------------------------------------------------------
 DATASET_DIR="$DATA_DIR/datasets/breast-cancer"
@@ -362,6 +565,11 @@ step "Smoke test: runc and gVisor"
   python3 -c 'import numpy, sklearn' || die "trainer image fails under runc"
 "$DOCKER" run --rm --runtime runsc --network none --read-only --user 1000:1000 --cap-drop ALL \
   "$TRAINER_IMAGE" python3 -c 'pass' || die "trainer image fails under gVisor (runsc); see $DOCKERD_LOG"
+# The serving base with the serving seccomp profile and the serving container's locks.
+"$DOCKER" run --rm --network none --read-only --user 65534:65534 --cap-drop ALL \
+  --security-opt no-new-privileges --security-opt "seccomp=$SECCOMP_PROFILES/serving.json" \
+  "$SERVING_IMAGE" python3 -c 'import numpy, http.server, socket; socket.socket().close()' \
+  || die "serving base image fails under runc with seccomp-profiles/serving.json"
 info "ok"
 
 # ---------------------------------------------------------------------------------------
@@ -371,7 +579,10 @@ cat <<EOF
     docker engine : $server_version (client $DOCKER)
     runtimes      : $(runtimes_json | jq -c 'with_entries(.value |= (.path + (if .runtimeArgs then " " + (.runtimeArgs | join(" ")) else "" end)))')
     trainer image : $TRAINER_IMAGE $image_id
-    packages      : $pkg_file
+    serving base  : $SERVING_IMAGE $serving_id
+                    $serving_ref ($SERVING_REF_FILE)
+    registry      : $REGISTRY_URL (storage $registry_root, log $REGISTRY_LOG)
+    packages      : $DATA_DIR/images/{trainer-base,serving-base}.packages
     data set      : $DATASET_CSV
     data dir      : $DATA_DIR
     elapsed       : $((elapsed_ms / 1000)).$(printf '%03d' $((elapsed_ms % 1000))) s

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Regenerate seccomp-profiles/docker-default.json and seccomp-profiles/training.json.
+# Regenerate seccomp-profiles/docker-default.json, training.json, training-gvisor.json
+# and serving.json.
 #
 # Docker's default profile comes from Debian's golang-github-docker-docker-dev
 # (Docker 20.10.24, the same release as the docker.io engine on the host), the

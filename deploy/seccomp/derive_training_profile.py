@@ -5,7 +5,9 @@ Input: Docker 20.10.24's profiles/seccomp/default.json (shipped by Debian's
 golang-github-docker-docker-dev) and the x86_64 syscall table
 (asm/unistd_64.h from Debian's linux-libc-dev). Output: the upstream profile
 re-indented for diffing (seccomp-profiles/docker-default.json) and the
-training profile (seccomp-profiles/training.json).
+training profile (seccomp-profiles/training.json), plus two variants of it:
+training-gvisor.json (jobs under runsc) and serving.json (the model server
+of a serving image, which must accept TCP connections; see serving_variant).
 
 Every tightening is a named step below with the reason it is safe for a
 training job that runs with --cap-drop ALL, --network none, no-new-privileges,
@@ -39,6 +41,10 @@ EAFNOSUPPORT = 97
 
 AF_UNIX = 1
 FAMILY_NAMES = {1: "AF_UNIX", 2: "AF_INET", 10: "AF_INET6"}
+# Families below AF_INET6 that the serving profile refuses one by one
+# (linux/socket.h); every family above AF_INET6 is refused by one GT rule.
+LOW_FAMILY_NAMES = {0: "AF_UNSPEC", 3: "AF_AX25", 4: "AF_IPX", 5: "AF_APPLETALK",
+                    6: "AF_NETROM", 7: "AF_BRIDGE", 8: "AF_ATMPVC", 9: "AF_X25"}
 
 # Removed from the allow-list although Docker's default allows them to every
 # container. Docker-default's capability-gated blocks are removed separately
@@ -72,6 +78,11 @@ REMOVED = {
 # only AF_UNIX, so AF_INET and AF_INET6 are closed too; that also removes the
 # ICMP "ping" sockets Docker's wide net.ipv4.ping_group_range would allow.
 ALLOWED_SOCKET_FAMILIES = [AF_UNIX]
+
+# The model server (deploy/serving/serve.py) listens on TCP, so serving.json
+# also allows AF_INET and AF_INET6 for socket(2). socketpair(2) stays AF_UNIX
+# only (the kernel has no INET socketpair anyway).
+SERVING_SOCKET_FAMILIES = [1, 2, 10]
 
 # personality(2): Docker allows 0 (PER_LINUX), 8 (UNAME26), 0x20000
 # (PER_LINUX32), 0x20008 and 0xffffffff (query). A 64-bit training job needs
@@ -125,6 +136,88 @@ def rule(names, action, comment, args=None, errno=None):
 
 def arg(index, op, value):
     return {"index": index, "value": value, "op": op}
+
+
+def family_rules(name, families):
+    """ALLOW and ERRNO(EAFNOSUPPORT) rules for socket-like syscall NAME by family.
+
+    One ALLOW rule per allowed family with SCMP_CMP_EQ (a full 64-bit compare,
+    so high garbage bits cannot smuggle a family past it); every other value
+    of argument 0 fails with EAFNOSUPPORT, the errno the kernel gives for a
+    family it does not support, which libraries already handle.
+
+    Measured with runc 1.1.5 / libseccomp 2.5.4: a rule holding several
+    comparisons of the same argument (NE 1, NE 2, NE 10) is NOT an AND of
+    them; only the last comparison took effect and AF_UNIX and AF_INET were
+    refused too. self_check() forbids such rules. So the refusals are
+    disjoint single-comparison rules:
+      - one allowed family: a single SCMP_CMP_NE (the training profile);
+      - several: SCMP_CMP_EQ for each refused value below the largest allowed
+        family, and one SCMP_CMP_GT above it (which also catches any value
+        with bits set in the upper 32, since the comparison is 64-bit), as
+        systemd's RestrictAddressFamilies= does.
+    check_family_partition() proves that every value matches exactly one rule.
+    """
+    rules = [rule([name], "SCMP_ACT_ALLOW",
+                  "%s: %s (%d) allowed" % (name, FAMILY_NAMES[family], family),
+                  args=[arg(0, "SCMP_CMP_EQ", family)])
+             for family in families]
+    if len(families) == 1:
+        rules.append(rule([name], "SCMP_ACT_ERRNO",
+                          "%s: every other address family fails with EAFNOSUPPORT (97)" % name,
+                          args=[arg(0, "SCMP_CMP_NE", families[0])], errno=EAFNOSUPPORT))
+        return rules
+    top = max(families)
+    for value in range(top):
+        if value not in families:
+            rules.append(rule([name], "SCMP_ACT_ERRNO",
+                              "%s: %s (%d) fails with EAFNOSUPPORT (97)" % (name, LOW_FAMILY_NAMES[value], value),
+                              args=[arg(0, "SCMP_CMP_EQ", value)], errno=EAFNOSUPPORT))
+    rules.append(rule([name], "SCMP_ACT_ERRNO",
+                      "%s: every family above %s (%d) fails with EAFNOSUPPORT (97): AF_NETLINK, "
+                      "AF_PACKET, AF_ALG, AF_VSOCK, AF_XDP, ..., and any value with upper bits set"
+                      % (name, FAMILY_NAMES[top], top),
+                      args=[arg(0, "SCMP_CMP_GT", top)], errno=EAFNOSUPPORT))
+    return rules
+
+
+# Values of argument 0 that check_family_partition() evaluates the rules on:
+# every family the kernel knows and beyond, the 32-bit edges, and allowed
+# families with garbage in the upper 32 bits (the kernel truncates to int).
+PROBE_FAMILIES = (list(range(0, 64)) + [0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 2**64 - 1]
+                  + [f | (1 << 32) for f in (1, 2, 10)] + [f | (1 << 63) for f in (1, 2, 10)])
+
+OPS = {
+    "SCMP_CMP_EQ": lambda v, d: v == d,
+    "SCMP_CMP_NE": lambda v, d: v != d,
+    "SCMP_CMP_GT": lambda v, d: v > d,
+    "SCMP_CMP_GE": lambda v, d: v >= d,
+    "SCMP_CMP_LT": lambda v, d: v < d,
+    "SCMP_CMP_LE": lambda v, d: v <= d,
+}
+
+
+def check_family_partition(profile, name, families):
+    """Every probed value matches exactly one rule of NAME; allowed iff in FAMILIES.
+
+    Exactly one: with disjoint rules the result cannot depend on how
+    libseccomp orders or merges them.
+    """
+    blocks = [b for b in profile["syscalls"] if b["names"] == [name]]
+    if any(name in b["names"] and b["names"] != [name] for b in profile["syscalls"]):
+        fail("%s must only appear in its own rules" % name)
+    for block in blocks:
+        if len(block["args"]) != 1 or block["args"][0]["index"] != 0 or block["args"][0]["op"] not in OPS:
+            fail("%s rules must compare argument 0 once" % name)
+    for value in PROBE_FAMILIES:
+        matches = [b for b in blocks if OPS[b["args"][0]["op"]](value, b["args"][0]["value"])]
+        if len(matches) != 1:
+            fail("%s(%#x) matches %d rules, not exactly one" % (name, value, len(matches)))
+        allowed = matches[0]["action"] == "SCMP_ACT_ALLOW"
+        if allowed != (value in families):
+            fail("%s(%#x) would be %s" % (name, value, "allowed" if allowed else "refused"))
+        if not allowed and matches[0].get("errnoRet") != EAFNOSUPPORT:
+            fail("%s(%#x) must fail with EAFNOSUPPORT" % (name, value))
 
 
 def derive(upstream, table):
@@ -188,27 +281,10 @@ def derive(upstream, table):
         else:
             fail("unreviewed upstream block %d: %r" % (index, names))
 
-    # Step 5: socket(2) and socketpair(2) by address family (argument 0). One
-    # ALLOW rule per allowed family with SCMP_CMP_EQ (a full 64-bit compare,
-    # so high garbage bits cannot smuggle a family past it) and one ERRNO rule
-    # for everything else returning EAFNOSUPPORT, the errno the kernel gives
-    # for a family it does not support, which libraries already handle.
-    # The ERRNO rule is a single SCMP_CMP_NE because only one family is
-    # allowed. Measured with runc 1.1.5 / libseccomp 2.5.4: a rule holding
-    # several comparisons of the same argument (NE 1, NE 2, NE 10) is NOT an
-    # AND of them; only the last comparison took effect and AF_UNIX and
-    # AF_INET were refused too. self_check() forbids such rules. Allowing a
-    # second family needs disjoint single-comparison rules instead (EQ for
-    # each refused family below the largest allowed one, GT for the rest).
+    # Step 5: socket(2) and socketpair(2) by address family (argument 0); see
+    # family_rules().
     for name in ("socket", "socketpair"):
-        for family in ALLOWED_SOCKET_FAMILIES:
-            syscalls.append(rule([name], "SCMP_ACT_ALLOW",
-                                 "%s: %s (%d) allowed" % (name, FAMILY_NAMES[family], family),
-                                 args=[arg(0, "SCMP_CMP_EQ", family)]))
-        others = [arg(0, "SCMP_CMP_NE", family) for family in ALLOWED_SOCKET_FAMILIES]
-        syscalls.append(rule([name], "SCMP_ACT_ERRNO",
-                             "%s: every other address family fails with EAFNOSUPPORT (97)" % name,
-                             args=others, errno=EAFNOSUPPORT))
+        syscalls.extend(family_rules(name, ALLOWED_SOCKET_FAMILIES))
 
     # Step 6: personality(2) narrowed to the default persona and the query.
     for value in ALLOWED_PERSONALITY:
@@ -231,6 +307,8 @@ def derive(upstream, table):
         "syscalls": syscalls,
     }
     self_check(profile, table)
+    check_family_partition(profile, "socket", ALLOWED_SOCKET_FAMILIES)
+    check_family_partition(profile, "socketpair", ALLOWED_SOCKET_FAMILIES)
     return profile
 
 
@@ -251,6 +329,34 @@ def gvisor_variant(training):
             block.pop("errnoRet", None)
             block["comment"] = ("clone3: allowed; gVisor does not implement it and returns ENOSYS itself "
                                 "(runsc ignores errnoRet, so ERRNO here would be EPERM and break threads)")
+    return variant
+
+
+def serving_variant(training):
+    """The profile for the model server in a serving image (deploy/serving).
+
+    The server runs like a job: --cap-drop ALL, no-new-privileges, a read-only
+    root and a non-root user, but on a bridge network, listening on TCP. So
+    socket(2) allows AF_INET and AF_INET6 besides AF_UNIX, by the disjoint
+    rules of family_rules(); every other family (AF_NETLINK, AF_PACKET,
+    AF_VSOCK, ...) still fails with EAFNOSUPPORT. socketpair(2) stays AF_UNIX
+    only. Nothing else changes: bind, listen, accept4, getsockname,
+    setsockopt, poll and friends are already in Docker's default allow-list,
+    which the training profile keeps.
+    """
+    variant = json.loads(json.dumps(training))
+    syscalls = variant["syscalls"]
+    first = next(i for i, b in enumerate(syscalls) if b["names"] == ["socket"])
+    syscalls[:] = [b for b in syscalls if b["names"] != ["socket"]]
+    syscalls[first:first] = family_rules("socket", SERVING_SOCKET_FAMILIES)
+    check_family_partition(variant, "socket", SERVING_SOCKET_FAMILIES)
+    check_family_partition(variant, "socketpair", ALLOWED_SOCKET_FAMILIES)
+    for block in syscalls:
+        indexes = [a["index"] for a in block["args"]]
+        if len(indexes) != len(set(indexes)):
+            fail("rule for %s compares one argument twice" % block["names"])
+    if allowed_names(variant) != allowed_names(training):
+        fail("serving.json must allow the same syscalls as training.json")
     return variant
 
 
@@ -332,6 +438,7 @@ def main():
     write_atomically(os.path.join(args.out_dir, "docker-default.json"), render(upstream))
     write_atomically(os.path.join(args.out_dir, "training.json"), render(training))
     write_atomically(os.path.join(args.out_dir, "training-gvisor.json"), render(gvisor_variant(training)))
+    write_atomically(os.path.join(args.out_dir, "serving.json"), render(serving_variant(training)))
 
     after = allowed_names(training)
     for label, with_caps in (("docker-default, x86_64, all capabilities", True),
@@ -346,6 +453,8 @@ def main():
             fail("training allows syscalls docker-default does not: %s" % sorted(after - before))
     print("training.json: %d syscalls allowed (socket, socketpair, clone, personality only "
           "with argument checks); clone3 -> ENOSYS" % len(after))
+    print("serving.json: the same, but socket() also for AF_INET and AF_INET6; every other family "
+          "-> EAFNOSUPPORT by disjoint single-comparison rules")
 
 if __name__ == "__main__":
     main()
