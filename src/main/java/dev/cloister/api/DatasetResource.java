@@ -1,9 +1,16 @@
 package dev.cloister.api;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.cloister.audit.AuditLog;
 import dev.cloister.dataset.Dataset;
 import dev.cloister.dataset.DatasetException;
 import dev.cloister.dataset.DatasetRegistry;
+import dev.cloister.dataset.DatasetSignature;
+import dev.cloister.dataset.SignatureRequirement;
+import dev.cloister.policy.Policies;
+import dev.cloister.policy.Policy;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
@@ -14,30 +21,51 @@ import jakarta.ws.rs.core.Response;
 
 import java.net.URI;
 import java.time.Instant;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
-/** Datasets: registered by name (a directory under the datasets root), never by path. */
+/**
+ * Datasets: registered by name (a directory under the datasets root), never by path, optionally with a Sigstore
+ * bundle that signs the dataset's content (see {@link DatasetRegistry} for what is signed and where the bundle may be).
+ */
 @Path("/api/v1/datasets")
 @Produces(MediaType.APPLICATION_JSON)
 public class DatasetResource {
 
-    /** Registration request: only a name; the directory is always {@code <root>/<name>}. */
-    public record Registration(String name) {
+    /**
+     * Registration request: a name (the directory is always {@code <root>/<name>}) and, optionally, the Sigstore
+     * bundle JSON object that signs it; without one, {@code <root>/<name>.sigstore.json} is used if it exists.
+     */
+    public record Registration(String name, JsonNode signature) {
     }
 
     /** A dataset as the API shows it (no host path). */
-    public record DatasetView(String name, String digest, long files, long bytes, Instant registeredAt) {
+    public record DatasetView(String name, String digest, long files, long bytes, Instant registeredAt,
+                              SignatureView signature) {
         static DatasetView of(Dataset d) {
-            return new DatasetView(d.name(), d.digest().toString(), d.files(), d.bytes(), d.registeredAt());
+            return new DatasetView(d.name(), d.digest().toString(), d.files(), d.bytes(), d.registeredAt(),
+                    d.signed().map(SignatureView::of).orElse(null));
         }
     }
 
+    /** The verified signer of a dataset and the file the bundle signs; {@code source} is REQUEST or BESIDE_DATA. */
+    public record SignatureView(String identity, String issuer, String signedFile, String source) {
+        static SignatureView of(DatasetSignature s) {
+            return new SignatureView(s.identity(), s.issuer(), s.signedFile(), s.source().name());
+        }
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     private final DatasetRegistry registry;
+    private final Policies policies;
     private final AuditLog audit;
 
-    public DatasetResource(DatasetRegistry registry, AuditLog audit) {
+    public DatasetResource(DatasetRegistry registry, Policies policies, AuditLog audit) {
         this.registry = registry;
+        this.policies = policies;
         this.audit = audit;
     }
 
@@ -46,11 +74,22 @@ public class DatasetResource {
     public Response register(Registration request) throws DatasetException {
         String name = request == null ? null : request.name();
         try {
-            Dataset d = registry.register(name);
-            audit.record("anonymous", "dataset.register", d.name(), "registered", Map.of("digest", d.digest().toString()));
+            Dataset d = registry.register(name, bundle(request), candidates(name));
+            Map<String, Object> details = new LinkedHashMap<>();
+            details.put("digest", d.digest().toString());
+            d.signed().ifPresent(s -> {
+                details.put("signer", s.identity());
+                details.put("issuer", s.issuer());
+            });
+            audit.record("anonymous", "dataset.register", d.name(), "registered", details);
             return Response.created(URI.create("/api/v1/datasets/" + d.name())).entity(DatasetView.of(d)).build();
         } catch (DatasetException e) {
             audit.record("anonymous", "dataset.register", String.valueOf(name), "refused", Map.of("reason", e.getMessage()));
+            if (e.field().equals(DatasetException.FIELD_SIGNATURE)) {
+                // Same problem type as any refused dataset, with the field at fault being the signature.
+                return ProblemMapper.problem(422, "invalid-dataset", "Dataset refused", e.getMessage(),
+                        List.of(new Problem.FieldViolation(e.field(), e.getMessage())));
+            }
             throw e;
         }
     }
@@ -58,5 +97,38 @@ public class DatasetResource {
     @GET
     public List<DatasetView> list() {
         return registry.all().stream().map(DatasetView::of).toList();
+    }
+
+    private static String bundle(Registration request) throws DatasetException {
+        if (request == null || request.signature() == null || request.signature().isNull()) {
+            return null;
+        }
+        if (!request.signature().isObject()) {
+            throw new DatasetException(DatasetException.Kind.INVALID, DatasetException.FIELD_SIGNATURE,
+                    "signature must be a Sigstore bundle JSON object");
+        }
+        try {
+            return JSON.writeValueAsString(request.signature());
+        } catch (JsonProcessingException e) {
+            throw new DatasetException(DatasetException.Kind.INVALID, DatasetException.FIELD_SIGNATURE,
+                    "signature cannot be read as JSON");
+        }
+    }
+
+    // The requirements a signature is verified against at registration: those of the policies that allow this dataset,
+    // or, when none of those requires a signature, of every policy that requires one. Admission checks again under the
+    // job's own policy.
+    private Map<String, SignatureRequirement> candidates(String name) {
+        Map<String, SignatureRequirement> allowing = new TreeMap<>();
+        Map<String, SignatureRequirement> all = new TreeMap<>();
+        for (Policy p : policies.all()) {
+            p.requiredDatasetSignature().ifPresent(r -> {
+                all.put(p.name(), r);
+                if (p.allowedDatasets().contains(name)) {
+                    allowing.put(p.name(), r);
+                }
+            });
+        }
+        return allowing.isEmpty() ? all : allowing;
     }
 }

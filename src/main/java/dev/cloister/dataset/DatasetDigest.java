@@ -11,7 +11,9 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 
 /**
@@ -21,7 +23,14 @@ import java.util.stream.Stream;
  */
 final class DatasetDigest {
 
-    record Result(Digest digest, long files, long bytes) {
+    /**
+     * @param fileDigests every regular file (relative POSIX path, in code-point order) with its lowercase hex
+     *                    SHA-256: what a signed manifest is checked against, without reading the data twice
+     */
+    record Result(Digest digest, long files, long bytes, Map<String, String> fileDigests) {
+        Result {
+            fileDigests = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(fileDigests));
+        }
     }
 
     private DatasetDigest() {
@@ -44,6 +53,7 @@ final class DatasetDigest {
         // Code-point order of UTF-8 paths equals C-locale byte order.
         paths.sort(String::compareTo);
         MessageDigest listing = Digest.sha256();
+        Map<String, String> fileDigests = new LinkedHashMap<>();
         long bytes = 0;
         byte[] buf = new byte[1 << 16];
         for (String rel : paths) {
@@ -54,8 +64,10 @@ final class DatasetDigest {
                     bytes += n;
                 }
             }
-            listing.update((HexFormat.of().formatHex(file.digest()) + "  " + rel + "\n").getBytes(StandardCharsets.UTF_8));
+            String hex = HexFormat.of().formatHex(file.digest());
+            fileDigests.put(rel, hex);
+            listing.update((hex + "  " + rel + "\n").getBytes(StandardCharsets.UTF_8));
         }
-        return new Result(Digest.ofRaw(listing.digest()), paths.size(), bytes);
+        return new Result(Digest.ofRaw(listing.digest()), paths.size(), bytes, fileDigests);
     }
 }

@@ -1,8 +1,12 @@
 package dev.cloister.dataset;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
@@ -14,10 +18,19 @@ import java.util.regex.Pattern;
 /**
  * Datasets registered by name. A name maps to {@code root/name} and nothing else, so no request can point a job at
  * an arbitrary host path; the directory's content digest is taken at registration and recorded with each job.
+ *
+ * <p>Signed datasets. A dataset may come with a Sigstore bundle signed by the owning team's CI, given either in the
+ * registration request or as the file {@code root/<name>.sigstore.json} beside the dataset directory (not inside it,
+ * so the bundle is neither part of the data nor visible to jobs). When the request carries a bundle, that one is used
+ * and the file is not read. What the bundle signs is decided by {@link SignedContent}: the dataset's only file, or its
+ * {@code MANIFEST.sha256}. A bundle is verified at registration, offline, and a dataset whose bundle does not verify
+ * is refused rather than registered as unsigned; admission verifies it again under the job's policy.
  */
 public final class DatasetRegistry {
 
     public static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
+    /** Suffix of the bundle file kept beside a dataset directory: {@code root/<name>.sigstore.json}. */
+    public static final String BUNDLE_SUFFIX = ".sigstore.json";
 
     private final Path root;
     private final Clock clock;
@@ -28,8 +41,21 @@ public final class DatasetRegistry {
         this.clock = clock;
     }
 
-    /** Registers (or re-registers, taking a fresh digest) the directory {@code root/name}. */
+    /** Registers (or re-registers, taking a fresh digest) the directory {@code root/name}; see the class comment. */
     public Dataset register(String name) throws DatasetException {
+        return register(name, null, Map.of());
+    }
+
+    /**
+     * Registers (or re-registers) {@code root/name}, verifying its signature when it has one.
+     *
+     * @param bundleJson the Sigstore bundle given with the request, or null to use {@code root/<name>.sigstore.json}
+     *                   if that file exists
+     * @param candidates the signature requirements that may accept the dataset, keyed by the policy stating each; a
+     *                   signed dataset is registered when any one of them accepts its signature
+     */
+    public Dataset register(String name, String bundleJson, Map<String, SignatureRequirement> candidates)
+            throws DatasetException {
         if (name == null || !NAME.matcher(name).matches() || name.contains("..")) {
             throw new DatasetException(DatasetException.Kind.INVALID,
                     "dataset name must be lowercase letters, digits, '.', '_' or '-' (a name, never a path)");
@@ -46,9 +72,48 @@ public final class DatasetRegistry {
             throw new DatasetException(DatasetException.Kind.INVALID, "dataset '" + name + "' cannot be registered: "
                     + e.getMessage());
         }
-        Dataset d = new Dataset(name, dir, r.digest(), r.files(), r.bytes(), clock.instant());
+        DatasetSignature.Source source = DatasetSignature.Source.REQUEST;
+        if (bundleJson == null) {
+            bundleJson = besideBundle(name);
+            source = DatasetSignature.Source.BESIDE_DATA;
+        }
+        DatasetSignature signature = null;
+        if (bundleJson != null) {
+            try {
+                signature = DatasetSignatures.verify(dir, r, bundleJson, source, candidates);
+            } catch (DatasetException e) {
+                throw SigstoreCheck.refusal("signature of dataset '" + name + "' ("
+                        + (source == DatasetSignature.Source.REQUEST ? "from the request" : name + BUNDLE_SUFFIX)
+                        + ") refused: " + e.getMessage());
+            }
+        }
+        Dataset d = new Dataset(name, dir, r.digest(), r.files(), r.bytes(), clock.instant(), signature);
         byName.put(name, d);
         return d;
+    }
+
+    private String besideBundle(String name) throws DatasetException {
+        Path file = root.resolve(name + BUNDLE_SUFFIX);
+        if (Files.isSymbolicLink(file)) {
+            throw SigstoreCheck.refusal(name + BUNDLE_SUFFIX + " is a symlink; keep the bundle as a regular file");
+        }
+        byte[] bytes;
+        try (InputStream in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)) {
+            bytes = in.readNBytes(SigstoreCheck.MAX_BUNDLE_CHARS + 1);
+        } catch (NoSuchFileException e) {
+            return null;
+        } catch (IOException e) {
+            throw SigstoreCheck.refusal(name + BUNDLE_SUFFIX + " cannot be read: " + e.getMessage());
+        }
+        if (bytes.length > SigstoreCheck.MAX_BUNDLE_CHARS) {
+            throw SigstoreCheck.refusal(name + BUNDLE_SUFFIX + " is larger than " + SigstoreCheck.MAX_BUNDLE_CHARS
+                    + " bytes");
+        }
+        try {
+            return StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            throw SigstoreCheck.refusal(name + BUNDLE_SUFFIX + " is not UTF-8 JSON");
+        }
     }
 
     public Optional<Dataset> find(String name) {

@@ -247,7 +247,9 @@ public final class JobService implements AutoCloseable {
         return new ProvenanceFacts(job.id().value(), settings.builderId(), job.submittedSpec(), job.policy(),
                 job.policyDigest(), plan.seccomp().name(), job.seccompDigest(), job.runtime(), plan.user().toString(),
                 limits, plan.image().repository(), plan.image().digest(), job.imagePinnedBy(), job.dataset(),
-                job.datasetDigest(), job.submittedAt(), job.startedAt(), job.finishedAt());
+                job.datasetDigest(), plan.labels().get(Admission.LABEL_DATASET_SIGNER),
+                plan.labels().get(Admission.LABEL_DATASET_SIGNER_ISSUER), job.submittedAt(), job.startedAt(),
+                job.finishedAt());
     }
 
     private static String failureReason(RunResult r) {

@@ -4,6 +4,10 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.cloister.dataset.Dataset;
+import dev.cloister.dataset.DatasetException;
+import dev.cloister.dataset.DatasetSignature;
+import dev.cloister.dataset.DatasetSignatures;
+import dev.cloister.dataset.SignatureRequirement;
 import dev.cloister.job.JobId;
 import dev.cloister.job.JobSpec;
 
@@ -16,13 +20,18 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Judges a job spec against its policy: yields a {@link ContainerPlan} or every violation at once. Pure: no Docker,
- * no I/O, so every security decision is unit-testable.
+ * Judges a job spec against its policy: yields a {@link ContainerPlan} or every violation at once. No Docker and no
+ * network, so every security decision is unit-testable; the only I/O is reading a signed dataset to verify its
+ * signature again when the policy requires one (offline, against the policy's trusted root).
  */
 public final class Admission {
 
     public static final String LABEL_PREFIX = "dev.cloister.";
     public static final String LABEL_JOB = LABEL_PREFIX + "job-id";
+    /** Signer identity of the job's dataset, when its policy required a signature and admission verified it. */
+    public static final String LABEL_DATASET_SIGNER = LABEL_PREFIX + "dataset-signer";
+    /** OIDC issuer of that signer's certificate. */
+    public static final String LABEL_DATASET_SIGNER_ISSUER = LABEL_PREFIX + "dataset-signer-issuer";
 
     private final ObjectMapper json = new ObjectMapper().configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
     private final Path workRoot;
@@ -54,6 +63,7 @@ public final class Admission {
             violations.add(new Violation("dataset", "dataset '" + dataset.name() + "' is not allowed by policy '"
                     + policy.name() + "'"));
         }
+        DatasetSignature signer = dataset == null ? null : verifiedSigner(dataset, policy, violations);
 
         Limits cap = policy.limits();
         JobSpec.Resources asked = spec.resources();
@@ -121,10 +131,35 @@ public final class Admission {
         labels.put(LABEL_PREFIX + "policy", policy.name());
         labels.put(LABEL_PREFIX + "policy-digest", policy.digest().toString());
         labels.put(LABEL_PREFIX + "seccomp-digest", policy.seccomp().digest().toString());
+        if (signer != null) {
+            labels.put(LABEL_DATASET_SIGNER, signer.identity());
+            labels.put(LABEL_DATASET_SIGNER_ISSUER, signer.issuer());
+        }
 
         return new ContainerPlan(id.value(), image, spec.command(), env, policy.user(), policy.runtime(),
                 policy.seccomp(), mounts, tmpfs, policy.shmSize(), new Limits(memory, cpus, pids, runtime),
                 policy.stopGrace(), policy.logSize(), policy.outputSize(), hyperparameters, workDir, labels);
+    }
+
+    // Verified again here, not trusted from registration: the policy may differ from the ones registration checked,
+    // and the directory may have changed since.
+    private static DatasetSignature verifiedSigner(Dataset dataset, Policy policy, List<Violation> violations) {
+        SignatureRequirement required = policy.requiredDatasetSignature().orElse(null);
+        if (required == null) {
+            return null;
+        }
+        String rule = "policy '" + policy.name() + "' requires a dataset signed by " + required.describe();
+        if (dataset.signature() == null) {
+            violations.add(new Violation("dataset", rule + ", but dataset '" + dataset.name()
+                    + "' was registered without a signature"));
+            return null;
+        }
+        try {
+            return DatasetSignatures.verify(dataset, required);
+        } catch (DatasetException e) {
+            violations.add(new Violation("dataset", rule + ": " + e.getMessage()));
+            return null;
+        }
     }
 
     // SageMaker's training-container contract, so that existing training scripts run unchanged.

@@ -1,15 +1,21 @@
 package dev.cloister.policy;
 
+import dev.cloister.dataset.SignatureRequirement;
 import dev.cloister.digest.Digest;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * A reviewed policy, loaded from {@code policies/NAME.yaml}. Every field here decides a lock on the job's container;
- * a field missing from the file takes the safer value (see {@link PolicyReader}).
+ * a field missing from the file takes the safer value (see {@link PolicyReader}). The one exception is
+ * {@code requireDatasetSignature}: it adds a check, so leaving it out means no signature check (the dataset allow-list
+ * still applies).
  *
- * @param digest SHA-256 of the policy file's exact bytes, recorded with every job admitted under it
+ * @param digest           SHA-256 of the policy file's exact bytes, recorded with every job admitted under it
+ * @param datasetSignature whose Sigstore signature a job's dataset must carry ({@code requireDatasetSignature}),
+ *                         or null when the policy requires none
  */
 public record Policy(
         String name,
@@ -25,11 +31,17 @@ public record Policy(
         ByteSize logSize,
         ByteSize outputSize,
         List<String> allowedDatasets,
-        Duration stopGrace) {
+        Duration stopGrace,
+        SignatureRequirement datasetSignature) {
 
     public Policy {
         allowedImageRepositories = List.copyOf(allowedImageRepositories);
         allowedDatasets = List.copyOf(allowedDatasets);
+    }
+
+    /** The dataset signature this policy requires, if any. */
+    public Optional<SignatureRequirement> requiredDatasetSignature() {
+        return Optional.ofNullable(datasetSignature);
     }
 
     /** Policies always make the root filesystem read-only; kept as a method so reports show it. */

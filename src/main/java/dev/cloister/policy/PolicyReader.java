@@ -4,6 +4,8 @@ import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.cloister.dataset.SignatureRequirement;
+import dev.cloister.dataset.TrustedRoot;
 import dev.cloister.digest.Digest;
 
 import java.io.IOException;
@@ -14,12 +16,14 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
  * Reads and validates one policy file. Missing fields take the safer value (gVisor, nobody, small caps, nothing
  * allowed); unsafe values (root, a network, no seccomp, a writable root) are errors, as are unknown keys.
+ * {@code requireDatasetSignature} is an opt-in tightening: absent, no dataset signature is checked.
  */
 public final class PolicyReader {
 
@@ -53,11 +57,25 @@ public final class PolicyReader {
             "volumes", "mounts are decided by Cloister (dataset, output, scratch); no policy can add host paths",
             "devices", "host devices are never passed to jobs");
 
+    private static final Pattern TRUSTED_ROOT_PATH = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,100}"
+            + "(/[A-Za-z0-9][A-Za-z0-9._-]{0,100}){0,3}\\.json");
+
     private final ObjectMapper yaml = new ObjectMapper(new YAMLFactory());
     private final Path seccompDir;
+    private final Path policiesDir;
 
+    /** A reader for policies kept in {@code policies/} (relative to the working directory). */
     public PolicyReader(Path seccompDir) {
+        this(seccompDir, Path.of("policies"));
+    }
+
+    /**
+     * @param policiesDir where policy text read by {@link #read(String, String, byte[])} resolves the files it names
+     *                    (trusted roots); {@link #read(Path)} resolves them against the file's own directory
+     */
+    public PolicyReader(Path seccompDir, Path policiesDir) {
         this.seccompDir = seccompDir;
+        this.policiesDir = policiesDir;
     }
 
     /** Reads {@code file}; throws {@link PolicyException} naming the file and every violation. */
@@ -69,11 +87,16 @@ public final class PolicyReader {
             throw new PolicyException(file.toString(), List.of(new Violation("(file)", "cannot be read: " + e.getMessage())));
         }
         String stem = file.getFileName().toString().replaceFirst("\\.ya?ml$", "");
-        return read(file.toString(), stem, bytes);
+        Path dir = file.toAbsolutePath().getParent();
+        return read(file.toString(), stem, bytes, dir);
     }
 
     /** Reads policy text; {@code expectedName} is the file's stem, which the {@code name} field must equal. */
     public Policy read(String source, String expectedName, byte[] bytes) {
+        return read(source, expectedName, bytes, policiesDir);
+    }
+
+    private Policy read(String source, String expectedName, byte[] bytes, Path dir) {
         List<Violation> violations = new ArrayList<>();
         JsonNode root;
         try {
@@ -163,12 +186,73 @@ public final class PolicyReader {
         List<String> allowedDatasets = datasets.texts("allowed").orElse(List.of());
         datasets.rejectUnknown();
 
+        // Opt-in: absent means no signature check (the allow-list above still applies); present, it must be complete,
+        // and an empty value is an error rather than a silent "not required".
+        SignatureRequirement datasetSignature = null;
+        if (f.has("requireDatasetSignature")) {
+            Fields signature = f.object("requireDatasetSignature");
+            if (root.get("requireDatasetSignature").isObject()) {
+                datasetSignature = readSignatureRequirement(signature, dir);
+            }
+        } else if (root != null && root.has("requireDatasetSignature")) {
+            f.violation("requireDatasetSignature", "is empty: give identities, issuers and trustedRoot, or leave the "
+                    + "key out to require no dataset signature");
+        }
+
         f.rejectUnknown(REFUSED_KEYS);
         if (!violations.isEmpty()) {
             throw new PolicyException(source, violations);
         }
         return new Policy(name, description, Digest.of(bytes), repositories, runtime, seccomp, user, tmp, shm,
-                new Limits(memory, cpus, pids, maxRuntime), log, output, allowedDatasets, grace);
+                new Limits(memory, cpus, pids, maxRuntime), log, output, allowedDatasets, grace, datasetSignature);
+    }
+
+    // requireDatasetSignature: {identities: [...], issuers: [...], trustedRoot: FILE relative to the policies dir}
+    private static SignatureRequirement readSignatureRequirement(Fields s, Path dir) {
+        // A wrong type is already reported by texts(); "must list" is for a missing or empty list.
+        Optional<List<String>> listedIdentities = s.texts("identities");
+        List<String> identities = listedIdentities.orElse(List.of());
+        if (identities.isEmpty() && (listedIdentities.isPresent() || !s.has("identities"))) {
+            s.violation("identities", "must list at least one signer identity (the certificate's email or URI, exactly)");
+        }
+        for (int i = 0; i < identities.size(); i++) {
+            String id = identities.get(i);
+            if (id.isBlank() || !id.equals(id.strip())) {
+                s.violation("identities[" + i + "]", "must be a non-blank identity without surrounding spaces");
+            } else if (id.contains("*")) {
+                s.violation("identities[" + i + "]", "identities are matched exactly; '*' is not a wildcard");
+            }
+        }
+        Optional<List<String>> listedIssuers = s.texts("issuers");
+        List<String> issuers = listedIssuers.orElse(List.of());
+        if (issuers.isEmpty() && (listedIssuers.isPresent() || !s.has("issuers"))) {
+            s.violation("issuers", "must list at least one OIDC issuer URL (e.g. https://token.actions.githubusercontent.com)");
+        }
+        for (int i = 0; i < issuers.size(); i++) {
+            if (!issuers.get(i).matches("https://[^\\s*]+")) {
+                s.violation("issuers[" + i + "]", "must be an https:// OIDC issuer URL, matched exactly");
+            }
+        }
+        TrustedRoot root = null;
+        String rootName = s.text("trustedRoot").orElse(null);
+        if (rootName == null) {
+            s.violation("trustedRoot", "is required: a Sigstore trusted root JSON file beside the policies "
+                    + "(e.g. trusted-roots/public-good.json)");
+        } else if (!TRUSTED_ROOT_PATH.matcher(rootName).matches() || rootName.contains("..")) {
+            s.violation("trustedRoot", "must be a .json file path relative to the policies directory "
+                    + "(e.g. trusted-roots/public-good.json), without '..'");
+        } else {
+            try {
+                root = TrustedRoot.read(rootName, dir.resolve(rootName));
+            } catch (IllegalArgumentException e) {
+                s.violation("trustedRoot", e.getMessage());
+            }
+        }
+        s.rejectUnknown();
+        if (identities.isEmpty() || issuers.isEmpty() || root == null) {
+            return null;
+        }
+        return new SignatureRequirement(identities, issuers, root);
     }
 
     private SeccompProfile readProfile(String profileName, Fields f) {

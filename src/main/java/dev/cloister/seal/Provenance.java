@@ -20,6 +20,9 @@ public final class Provenance {
     public static final String IMAGE_URI_PREFIX = "docker-image://";
     public static final String DATASET_URI_PREFIX = "cloister-dataset:";
     public static final String POLICY_URI_PREFIX = "cloister-policy:";
+    /** Annotations of the dataset dependency when its policy required a signature: the verified signer. */
+    public static final String DATASET_SIGNER_ANNOTATION = "signerIdentity";
+    public static final String DATASET_SIGNER_ISSUER_ANNOTATION = "signerIssuer";
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -62,7 +65,13 @@ public final class Provenance {
         ObjectNode image = dependency(deps, IMAGE_URI_PREFIX + facts.imageRepository(), facts.imageDigest());
         image.putObject("annotations").put("pinnedBy", facts.imagePinnedBy());
         if (facts.dataset() != null) {
-            dependency(deps, DATASET_URI_PREFIX + facts.dataset(), facts.datasetDigest());
+            ObjectNode dataset = dependency(deps, DATASET_URI_PREFIX + facts.dataset(), facts.datasetDigest());
+            if (facts.datasetSigner() != null) {
+                // Who signed the dataset, as verified at admission (Sigstore keyless: certificate SAN and issuer).
+                ObjectNode annotations = dataset.putObject("annotations");
+                annotations.put(DATASET_SIGNER_ANNOTATION, facts.datasetSigner());
+                annotations.put(DATASET_SIGNER_ISSUER_ANNOTATION, facts.datasetSignerIssuer());
+            }
         }
         dependency(deps, POLICY_URI_PREFIX + facts.policyName(), facts.policyDigest())
                 .put("name", "policies/" + facts.policyName() + ".yaml");

@@ -12,6 +12,9 @@ import java.util.Map;
  * @param submittedSpec the spec exactly as submitted, as JSON text (becomes {@code externalParameters.jobSpec})
  * @param limits        the granted resources and runtime limits, already formatted for reading
  * @param imagePinnedBy {@code IMAGE_ID} (local config digest) or {@code MANIFEST_DIGEST} (registry digest)
+ * @param datasetSigner the dataset's signer identity (certificate SAN) as admission verified it under the job's
+ *                      policy, or null when the policy required no dataset signature
+ * @param datasetSignerIssuer the OIDC issuer of that signer's certificate, or null likewise
  */
 public record ProvenanceFacts(
         String jobId,
@@ -29,6 +32,8 @@ public record ProvenanceFacts(
         String imagePinnedBy,
         String dataset,
         Digest datasetDigest,
+        String datasetSigner,
+        String datasetSignerIssuer,
         Instant submittedOn,
         Instant startedOn,
         Instant finishedOn) {

@@ -20,7 +20,7 @@ class JobSealerTest {
         return new ProvenanceFacts("job-" + "0".repeat(32), "urn:cloister:host:test", "{\"name\":\"x\"}", "restricted",
                 Digest.of("policy"), "training.json", Digest.of("seccomp"), "runc", "1000:1000", Map.of("pids", 64),
                 "cloister/trainer-base", Digest.of("image"), "IMAGE_ID", "breast-cancer", Digest.of("data"),
-                Instant.EPOCH, Instant.EPOCH, Instant.EPOCH);
+                null, null, Instant.EPOCH, Instant.EPOCH, Instant.EPOCH);
     }
 
     @Test
