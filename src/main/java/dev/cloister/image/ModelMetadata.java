@@ -1,0 +1,31 @@
+package dev.cloister.image;
+
+import dev.cloister.digest.Digest;
+import dev.cloister.job.JobId;
+
+import java.time.Instant;
+import java.util.Objects;
+import java.util.regex.Pattern;
+
+/**
+ * What the control plane knows about a sealed model, for the serving image's labels and attestation. The builder
+ * checks each field against the sealed directory (its OMS root digest and its training provenance) before using it.
+ *
+ * @param modelDigest the OMS root digest of the sealed model
+ * @param policy      the name of the policy the model was trained under
+ * @param created     the image's creation time: fixed per job (e.g. when it was sealed), so that building the same
+ *                    sealed job again gives the same image digest
+ */
+public record ModelMetadata(JobId jobId, Digest modelDigest, String policy, Instant created) {
+
+    private static final Pattern POLICY = Pattern.compile("[a-z][a-z0-9-]{0,62}");
+
+    public ModelMetadata {
+        Objects.requireNonNull(jobId, "jobId");
+        Objects.requireNonNull(modelDigest, "modelDigest");
+        Objects.requireNonNull(created, "created");
+        if (policy == null || !POLICY.matcher(policy).matches()) {
+            throw new IllegalArgumentException("not a policy name: '" + policy + "'");
+        }
+    }
+}
