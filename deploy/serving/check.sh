@@ -155,7 +155,7 @@ name=cloister-serving-check-$$
 # shellcheck disable=SC2086
 "$docker" run --rm -d --name "$name" --network bridge -p "127.0.0.1:$port:8080" $locks \
     --sysctl "$no_ping" --security-opt "seccomp=$profile" \
-    -v "$model_dir:/model:ro" -v "$here:/opt/cloister/serving:ro" \
+    -v "$model_dir:/model:ro" -v "$here/app:/opt/cloister/serving:ro" \
     "$image" python3 /opt/cloister/serving/serve.py >/dev/null
 trap '[ -n "${KEEP:-}" ] || "$docker" rm -f "$name" >/dev/null 2>&1 || true' EXIT INT TERM
 

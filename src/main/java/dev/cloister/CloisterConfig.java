@@ -25,6 +25,28 @@ public interface CloisterConfig {
 
     Keys keys();
 
+    Images images();
+
+    interface Images {
+        /** Registry that serving images are pushed to (plain HTTP only for loopback registries). */
+        @WithDefault("127.0.0.1:5000")
+        String registry();
+
+        /** Repository prefix: images go to {@code <registry>/<prefix>/<job name>:<job id>}. */
+        @WithDefault("cloister/models")
+        String repositoryPrefix();
+
+        /** Serving base image pinned by digest; defaults to the one host setup pushed ({@code <data-dir>/images/serving-base.ref}). */
+        Optional<String> servingBase();
+
+        /** File holding the serving base reference when {@code serving-base} is unset; defaults to {@code <data-dir>/images/serving-base.ref}. */
+        Optional<Path> servingBaseRef();
+
+        /** Directory whose files become the serving-code layer. */
+        @WithDefault("deploy/serving/app")
+        Path servingCode();
+    }
+
     /** Identifies this host as the SLSA builder; defaults to {@code urn:cloister:host:<hostname>}. */
     Optional<String> builderId();
 

@@ -5,6 +5,12 @@ import dev.cloister.dataset.DatasetRegistry;
 import dev.cloister.job.JobService;
 import dev.cloister.job.JobSpecReader;
 import dev.cloister.policy.Admission;
+import dev.cloister.image.ImageReference;
+import dev.cloister.image.ImageSigner;
+import dev.cloister.image.ImageVerifier;
+import dev.cloister.image.RegistryLimits;
+import dev.cloister.image.RegistryPublisher;
+import dev.cloister.image.ServingImageBuilder;
 import dev.cloister.keys.HostKeys;
 import dev.cloister.keys.KeyException;
 import dev.cloister.keys.KeyInfo;
@@ -24,6 +30,8 @@ import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.Optional;
+import java.util.function.Supplier;
 
 /** Builds the domain objects from configuration once, at start-up; the domain itself knows nothing of CDI. */
 public class Wiring {
@@ -112,11 +120,42 @@ public class Wiring {
 
     @Produces
     @Singleton
+    RegistryPublisher publisher(CloisterConfig config, HostKeys keys, Clock clock) {
+        CloisterConfig.Images images = config.images();
+        Path refFile = images.servingBaseRef().orElse(absolute(config.dataDir()).resolve("images").resolve("serving-base.ref"));
+        Supplier<Optional<String>> base = () -> images.servingBase().or(() -> readRef(refFile));
+        Path cache = absolute(config.dataDir()).resolve("cache").resolve("jib");
+        return new RegistryPublisher(new ServingImageBuilder(cache, RegistryLimits.DEFAULTS, clock),
+                new ImageSigner(keys::signer, builderId(config), RegistryLimits.DEFAULTS),
+                new RegistryPublisher.Target(images.registry(), images.repositoryPrefix(), base,
+                        absolute(images.servingCode())));
+    }
+
+    private static Optional<String> readRef(Path file) {
+        try {
+            return Optional.of(java.nio.file.Files.readString(file).trim()).filter(s -> !s.isEmpty());
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    @Produces
+    @Singleton
+    ImageVerifier imageVerifier(Clock clock) {
+        return new ImageVerifier(RegistryLimits.DEFAULTS, clock);
+    }
+
+    private static String builderId(CloisterConfig config) {
+        return config.builderId().orElseGet(() -> "urn:cloister:host:" + hostname());
+    }
+
+    @Produces
+    @Singleton
     JobService jobs(CloisterConfig config, Policies policies, DatasetRegistry datasets, DockerSandbox sandbox,
-                    HostKeys keys, JobSpecReader reader, AuditLog audit, Clock clock) {
-        String builderId = config.builderId().orElseGet(() -> "urn:cloister:host:" + hostname());
+                    HostKeys keys, RegistryPublisher publisher, JobSpecReader reader, AuditLog audit, Clock clock) {
+        String builderId = builderId(config);
         return new JobService(policies, datasets, new Admission(absolute(config.dataDir()).resolve("work")), sandbox,
-                new JobSealer(keys::signer, config.sealHashThreads()), reader, audit,
+                new JobSealer(keys::signer, config.sealHashThreads()), publisher, reader, audit,
                 new JobService.Settings(absolute(config.dataDir()).resolve("artifacts"), config.jobs().concurrency(),
                         builderId), clock);
     }

@@ -37,6 +37,7 @@ public record JobView(
         String artifactDir,
         String modelDigest,
         String keyId,
+        String servingImage,
         List<Job.Transition> history) {
 
     static JobView of(Job j) {
@@ -44,7 +45,8 @@ public record JobView(
                 j.exitCode(), j.policy(), str(j.policyDigest()), str(j.seccompDigest()), j.runtime(), j.image(),
                 str(j.imageId()), j.imagePinnedBy(), j.dataset(), str(j.datasetDigest()), j.spec().command(),
                 j.spec().env().keySet().stream().sorted().toList(), j.spec().hyperparameters(), j.submittedAt(),
-                j.startedAt(), j.finishedAt(), j.outputs(), j.artifactDir(), str(j.modelDigest()), j.keyId(), j.history());
+                j.startedAt(), j.finishedAt(), j.outputs(), j.artifactDir(), str(j.modelDigest()), j.keyId(),
+                j.servingImage(), j.history());
     }
 
     private static String str(Object o) {

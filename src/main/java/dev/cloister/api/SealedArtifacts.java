@@ -3,7 +3,6 @@ package dev.cloister.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.cloister.job.Job;
-import dev.cloister.job.JobState;
 import dev.cloister.seal.JobSealer;
 import jakarta.ws.rs.ClientErrorException;
 import jakarta.ws.rs.core.Response;
@@ -30,7 +29,7 @@ final class SealedArtifacts {
     }
 
     static Path sealedDir(Job job) {
-        if (job.state() != JobState.SEALED || job.artifactDir() == null) {
+        if (job.modelDigest() == null || job.artifactDir() == null) {
             throw new ClientErrorException("job " + job.id() + " is " + job.state() + ": only sealed jobs have artifacts",
                     Response.Status.CONFLICT);
         }

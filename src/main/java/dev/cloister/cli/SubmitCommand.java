@@ -25,7 +25,7 @@ final class SubmitCommand implements Callable<Integer> {
     @Option(names = "--image", description = "replace the spec's image with this digest-pinned reference")
     String image;
 
-    @Option(names = {"-f", "--follow"}, description = "follow the job's log until it ends; exit 0 only if it was sealed")
+    @Option(names = {"-f", "--follow"}, description = "follow the job's log until it ends; exit 0 only if it was sealed and published")
     boolean follow;
 
     @Override
@@ -50,6 +50,6 @@ final class SubmitCommand implements Callable<Integer> {
         api.stream("/api/v1/jobs/" + id + "/logs?follow=true", out);
         JsonNode end = api.get("/api/v1/jobs/" + id);
         JobPrinter.result(end, System.err);
-        return end.path("state").asText().equals("SEALED") ? 0 : 1;
+        return end.path("state").asText().equals("PUBLISHED") ? 0 : 1;
     }
 }

@@ -15,6 +15,7 @@ import java.util.List;
  * @param submittedSpec the spec exactly as submitted, as JSON (recorded in the provenance)
  * @param modelDigest   the OMS root digest of the sealed outputs, once sealed
  * @param keyId         the id of the host key that sealed them
+ * @param servingImage  the serving image, {@code registry/repository:tag@sha256:...}, once packaged
  */
 public record Job(
         JobId id,
@@ -39,6 +40,7 @@ public record Job(
         String submittedSpec,
         Digest modelDigest,
         String keyId,
+        String servingImage,
         List<Transition> history) {
 
     public Job {
@@ -63,19 +65,25 @@ public record Job(
         return new Job(id, spec, policy, policyDigest, seccompDigest, runtime, image, imageId, imagePinnedBy, dataset,
                 datasetDigest, next, submittedAt, next == JobState.RUNNING ? at : startedAt,
                 finishedAt == null && (next.isFinal() || next == JobState.SUCCEEDED) ? at : finishedAt, exitCode,
-                why == null ? reason : why, outputs, artifactDir, submittedSpec, modelDigest, keyId, h);
+                why == null ? reason : why, outputs, artifactDir, submittedSpec, modelDigest, keyId, servingImage, h);
     }
 
     public Job withResult(Integer exitCode, Instant startedAt, Instant finishedAt, List<String> outputs,
                           String artifactDir) {
         return new Job(id, spec, policy, policyDigest, seccompDigest, runtime, image, imageId, imagePinnedBy, dataset,
                 datasetDigest, state, submittedAt, startedAt == null ? this.startedAt : startedAt, finishedAt, exitCode,
-                reason, outputs, artifactDir, submittedSpec, modelDigest, keyId, history);
+                reason, outputs, artifactDir, submittedSpec, modelDigest, keyId, servingImage, history);
     }
 
     public Job withSeal(String artifactDir, Digest modelDigest, String keyId) {
         return new Job(id, spec, policy, policyDigest, seccompDigest, runtime, image, imageId, imagePinnedBy, dataset,
                 datasetDigest, state, submittedAt, startedAt, finishedAt, exitCode, reason, outputs, artifactDir,
-                submittedSpec, modelDigest, keyId, history);
+                submittedSpec, modelDigest, keyId, servingImage, history);
+    }
+
+    public Job withServingImage(String reference) {
+        return new Job(id, spec, policy, policyDigest, seccompDigest, runtime, image, imageId, imagePinnedBy, dataset,
+                datasetDigest, state, submittedAt, startedAt, finishedAt, exitCode, reason, outputs, artifactDir,
+                submittedSpec, modelDigest, keyId, reference, history);
     }
 }

@@ -48,6 +48,7 @@ public final class JobService implements AutoCloseable {
     private final Admission admission;
     private final SandboxRuntime runtime;
     private final JobSealer sealer;
+    private final ModelPublisher publisher;
     private final JobSpecReader reader;
     private final AuditLog audit;
     private final Settings settings;
@@ -60,8 +61,10 @@ public final class JobService implements AutoCloseable {
     private volatile boolean accepting = true;
 
     public JobService(Policies policies, DatasetRegistry datasets, Admission admission, SandboxRuntime runtime,
-                      JobSealer sealer, JobSpecReader reader, AuditLog audit, Settings settings, Clock clock) {
+                      JobSealer sealer, ModelPublisher publisher, JobSpecReader reader, AuditLog audit,
+                      Settings settings, Clock clock) {
         this.sealer = sealer;
+        this.publisher = publisher;
         this.policies = policies;
         this.datasets = datasets;
         this.admission = admission;
@@ -147,7 +150,7 @@ public final class JobService implements AutoCloseable {
                 policy.runtime().engineName(), plan.image().toString(), image.imageId(), image.pinnedBy().name(),
                 dataset == null ? null : dataset.name(), dataset == null ? null : dataset.digest(),
                 JobState.QUEUED, clock.instant(), null, null, null, "admitted under policy '" + policy.name() + "'",
-                List.of(), null, parsed.document().toString(), null, null,
+                List.of(), null, parsed.document().toString(), null, null, null,
                 List.of(new Job.Transition(null, JobState.QUEUED, clock.instant(), "admitted")));
         plans.put(id, plan);
         store.add(job);
@@ -227,10 +230,30 @@ public final class JobService implements AutoCloseable {
                     "files", seal.manifest().resources().size()));
             transition(id, JobState.SEALED, "sealed: " + seal.manifest().resources().size()
                     + " file(s), model " + seal.manifest().rootDigest() + ", key " + seal.keyId().hex().substring(0, 12));
+            publish(id, artifactDir);
         } catch (SealException | java.io.IOException | RuntimeException e) {
             LOG.warnf("sealing job %s failed: %s", id, e.getMessage());
             audit.record("cloister", "job.seal", id.value(), "failed", Map.of("reason", String.valueOf(e.getMessage())));
             transition(id, JobState.FAILED, "sealing failed: " + e.getMessage());
+        }
+    }
+
+    // SEALED -> PACKAGED (image pushed by digest) -> PUBLISHED (signature and attestation pushed).
+    private void publish(JobId id, Path sealedDir) {
+        ModelPublisher.Packaged packaged;
+        try {
+            packaged = publisher.packageModel(store.find(id).orElseThrow(), sealedDir);
+            store.update(id, j -> j.withServingImage(packaged.reference()));
+            audit.record("cloister", "image.push", id.value(), "pushed", Map.of("image", packaged.reference()));
+            transition(id, JobState.PACKAGED, "serving image pushed: " + packaged.reference());
+            ModelPublisher.Published published = publisher.sign(packaged);
+            audit.record("cloister", "image.sign", id.value(), "signed", Map.of("image", packaged.reference(),
+                    "keyId", published.keyId()));
+            transition(id, JobState.PUBLISHED, "signed: " + published.signatureTag() + ", " + published.attestationTag());
+        } catch (ModelPublisher.PublishException | RuntimeException e) {
+            LOG.warnf("publishing job %s failed: %s", id, e.getMessage());
+            audit.record("cloister", "image.publish", id.value(), "failed", Map.of("reason", String.valueOf(e.getMessage())));
+            transition(id, JobState.FAILED, "publishing failed (the sealed model stays verifiable): " + e.getMessage());
         }
     }
 

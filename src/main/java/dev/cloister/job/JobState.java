@@ -11,12 +11,16 @@ public enum JobState {
     SUCCEEDED,
     /** Outputs signed: {@code model.sig} (OMS) and signed SLSA provenance are on disk. */
     SEALED,
+    /** The sealed model is in a serving image, pushed to the registry by digest. */
+    PACKAGED,
+    /** The serving image's signature and attestation are in the registry (cosign layout). */
+    PUBLISHED,
     FAILED,
     CANCELLED,
     TIMED_OUT,
     OOM_KILLED;
 
-    private static final Set<JobState> FINAL = EnumSet.of(SEALED, FAILED, CANCELLED, TIMED_OUT, OOM_KILLED);
+    private static final Set<JobState> FINAL = EnumSet.of(PUBLISHED, FAILED, CANCELLED, TIMED_OUT, OOM_KILLED);
 
     public boolean isFinal() {
         return FINAL.contains(this);
@@ -26,8 +30,10 @@ public enum JobState {
     public boolean canMoveTo(JobState next) {
         return switch (this) {
             case QUEUED -> next == RUNNING || next == CANCELLED || next == FAILED;
-            case RUNNING -> next == SUCCEEDED || (next.isFinal() && next != SEALED);
+            case RUNNING -> next == SUCCEEDED || (next.isFinal() && next != PUBLISHED);
             case SUCCEEDED -> next == SEALED || next == FAILED;
+            case SEALED -> next == PACKAGED || next == FAILED;
+            case PACKAGED -> next == PUBLISHED || next == FAILED;
             default -> false;
         };
     }

@@ -65,7 +65,7 @@ class JobLifecycleTest {
         Instant deadline = Instant.now().plus(max);
         while (Instant.now().isBefore(deadline)) {
             JsonPath job = given().get("/api/v1/jobs/" + id).then().statusCode(200).extract().jsonPath();
-            if (!List.of("QUEUED", "RUNNING", "SUCCEEDED").contains(job.getString("state"))) {
+            if (!List.of("QUEUED", "RUNNING", "SUCCEEDED", "SEALED", "PACKAGED").contains(job.getString("state"))) {
                 return job;
             }
             sleep(250);
@@ -117,7 +117,7 @@ class JobLifecycleTest {
                 json.dump({'rows': len(rows)}, open('/out/metrics.json', 'w'))
                 """, ",\"dataset\":\"breast-cancer\",\"hyperparameters\":{\"epochs\":7}");
         JsonPath job = awaitEnd(id, Duration.ofMinutes(2));
-        assertEquals("SEALED", job.getString("state"), job.prettify());
+        assertEquals("PUBLISHED", job.getString("state"), job.prettify());
         assertEquals(0, job.getInt("exitCode"));
         assertEquals(List.of("metrics.json", "w.npz"), job.getList("outputs", String.class).stream().sorted().toList());
         Path artifacts = Path.of(job.getString("artifactDir"));
@@ -127,7 +127,7 @@ class JobLifecycleTest {
         assertTrue(job.getString("datasetDigest").startsWith("sha256:"));
         assertTrue(job.getString("policyDigest").startsWith("sha256:"));
         assertEquals("IMAGE_ID", job.getString("imagePinnedBy"));
-        assertEquals(List.of("QUEUED", "RUNNING", "SUCCEEDED", "SEALED"), job.getList("history.to", String.class));
+        assertEquals(List.of("QUEUED", "RUNNING", "SUCCEEDED", "SEALED", "PACKAGED", "PUBLISHED"), job.getList("history.to", String.class));
         assertNoContainerLeft(id);
     }
 
@@ -187,7 +187,7 @@ class JobLifecycleTest {
                     print('dns blocked', flush=True)
                 """, "");
         JsonPath job = awaitEnd(id, Duration.ofMinutes(1));
-        assertEquals("SEALED", job.getString("state"));
+        assertEquals("PUBLISHED", job.getString("state"));
         String log = logs(id);
         assertTrue(log.contains("interfaces ['lo']"), log);
         assertTrue(log.contains("blocked 10.0.0.1") && log.contains("blocked 1.1.1.1") && log.contains("dns blocked"), log);
@@ -199,7 +199,7 @@ class JobLifecycleTest {
         String id = submit("import time\nfor i in range(5):\n    print('tick', i, flush=True)\n    time.sleep(0.5)", "");
         String followed = given().get("/api/v1/jobs/" + id + "/logs?follow=true").then().statusCode(200).extract().asString();
         assertTrue(followed.contains("tick 0") && followed.contains("tick 4"), followed);
-        assertEquals("SEALED", awaitEnd(id, Duration.ofSeconds(30)).getString("state"));
+        assertEquals("PUBLISHED", awaitEnd(id, Duration.ofSeconds(30)).getString("state"));
     }
 
     @Test
@@ -207,7 +207,7 @@ class JobLifecycleTest {
         String id = submit("import os, platform\nprint('kernel', platform.release(), flush=True)\n"
                 + "print('dmesg', open('/proc/version').read(), flush=True)", ",\"policy\":\"strict\"");
         JsonPath job = awaitEnd(id, Duration.ofMinutes(2));
-        assertEquals("SEALED", job.getString("state"), job.prettify());
+        assertEquals("PUBLISHED", job.getString("state"), job.prettify());
         assertEquals("runsc", job.getString("runtime"));
         // gVisor's Sentry reports its own fixed kernel version, not the host's.
         String hostKernel = System.getProperty("os.version");

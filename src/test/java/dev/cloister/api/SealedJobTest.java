@@ -58,7 +58,7 @@ class SealedJobTest {
         Instant deadline = Instant.now().plus(Duration.ofMinutes(2));
         while (Instant.now().isBefore(deadline)) {
             job = given().get("/api/v1/jobs/" + jobId).then().extract().jsonPath();
-            if (List.of("SEALED", "FAILED").contains(job.getString("state"))) {
+            if (List.of("PUBLISHED", "FAILED").contains(job.getString("state"))) {
                 return;
             }
             try {
@@ -93,7 +93,7 @@ class SealedJobTest {
 
     @Test
     void sealedJobVerifiesOfflineWithEveryClaim(@TempDir Path tmp) throws Exception {
-        assertEquals("SEALED", job.getString("state"), job.prettify());
+        assertEquals("PUBLISHED", job.getString("state"), job.prettify());
         assertTrue(job.getString("modelDigest").startsWith("sha256:"));
         Path dir = download(tmp);
         assertTrue(Files.exists(dir.resolve("model.sig")) && Files.exists(dir.resolve("provenance.sigstore.json")));

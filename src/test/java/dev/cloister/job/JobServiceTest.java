@@ -75,12 +75,33 @@ class JobServiceTest {
         }
     }
 
+    /** Publishes nowhere: the registry path is covered by the image and API integration tests. */
+    static final class FakePublisher implements ModelPublisher {
+        volatile boolean fail;
+
+        @Override
+        public Packaged packageModel(Job job, Path sealedDir) throws PublishException {
+            if (fail) {
+                throw new PublishException("registry refused the push", null);
+            }
+            return new Packaged("127.0.0.1:5000/test/" + job.spec().name() + ":" + job.id() + "@" + Digest.of("x"),
+                    Digest.of("x"), null);
+        }
+
+        @Override
+        public Published sign(Packaged packaged) {
+            return new Published("sha256-x.sig", "sha256-x.att", "k");
+        }
+    }
+
+    private final FakePublisher publisher = new FakePublisher();
+
     @BeforeEach
     void start() throws Exception {
         keys = HostKeys.open(tmp.resolve("keys"), "pass".toCharArray());
         Policies policies = Policies.load(Path.of("policies"), Path.of("seccomp-profiles"), "restricted");
         service = new JobService(policies, new DatasetRegistry(tmp.resolve("datasets"), Clock.systemUTC()),
-                new Admission(tmp.resolve("work")), runtime, new JobSealer(keys::signer, 2), new JobSpecReader(65536),
+                new Admission(tmp.resolve("work")), runtime, new JobSealer(keys::signer, 2), publisher, new JobSpecReader(65536),
                 new AuditLog(tmp.resolve("audit.jsonl"), Clock.systemUTC()),
                 new JobService.Settings(tmp.resolve("artifacts"), 2, "urn:test"), Clock.systemUTC());
     }
@@ -108,12 +129,25 @@ class JobServiceTest {
     }
 
     @Test
-    void successIsSealed() throws Exception {
+    void successIsSealedPackagedAndPublished() throws Exception {
         runtime.body = (plan, dir) -> write(dir, "w.json", "[1]");
         Job job = awaitFinal(submit().id());
-        assertEquals(JobState.SEALED, job.state(), job.reason());
+        assertEquals(JobState.PUBLISHED, job.state(), job.reason());
         assertTrue(Files.exists(Path.of(job.artifactDir()).resolve(ModelSigner.SIGNATURE_FILE)));
         assertEquals(keys.activeKeyId().hex(), job.keyId());
+        assertEquals(List.of(JobState.QUEUED, JobState.RUNNING, JobState.SUCCEEDED, JobState.SEALED,
+                JobState.PACKAGED, JobState.PUBLISHED), job.history().stream().map(Job.Transition::to).toList());
+        assertTrue(job.servingImage().startsWith("127.0.0.1:5000/test/t:" + job.id()));
+    }
+
+    @Test
+    void publishingFailureEndsFailedAndKeepsTheSeal() throws Exception {
+        runtime.body = (plan, dir) -> write(dir, "w.json", "[1]");
+        publisher.fail = true;
+        Job job = awaitFinal(submit().id());
+        assertEquals(JobState.FAILED, job.state());
+        assertTrue(job.reason().contains("registry refused the push"), job.reason());
+        assertTrue(Files.exists(Path.of(job.artifactDir()).resolve(ModelSigner.SIGNATURE_FILE)), "the seal stays");
     }
 
     @Test
@@ -172,7 +206,7 @@ class JobServiceTest {
         assertEquals(2, jobs.stream().filter(j -> service.find(j.id()).orElseThrow().state() == JobState.QUEUED).count());
         release.countDown();
         for (Job j : jobs) {
-            assertEquals(JobState.SEALED, awaitFinal(j.id()).state());
+            assertEquals(JobState.PUBLISHED, awaitFinal(j.id()).state());
         }
         assertEquals(2, runtime.maxRunning.get());
     }
