@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: set up the host, build Cloister, start it, register the example dataset, submit the example
 # training job under the `restricted` policy, follow its logs, print the final state and metrics, then download the
-# sealed model and verify its signature and provenance offline with the CLI, as a deployer would.
+# sealed model and verify its signature and provenance offline with the CLI, as a deployer would; then verify the
+# signed serving image Cloister published, deploy it hardened and ask it for a prediction.
 #
 # Usage: deploy/main-job.sh            (as root, from anywhere)
 #   CLOISTER_PORT      port for the service (default 8080)
@@ -16,18 +17,18 @@ api="http://127.0.0.1:$port/api/v1"
 docker=${DOCKER:-/usr/bin/docker}
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
-step "1/8 host setup (Docker engine, gVisor, trainer image, dataset)"
+step "1/11 host setup (Docker engine, gVisor, trainer image, dataset)"
 "$here/host-setup.sh"
 
-step "2/8 build Cloister"
+step "2/11 build Cloister"
 (cd "$repo" && mvn -B -q package -DskipTests)
 
-step "3/8 build the example training image (no network)"
+step "3/11 build the example training image (no network)"
 image_id=$("$here/examples/breast-cancer/build.sh")
 image="cloister/example-breast-cancer@$image_id"
 echo "image: $image"
 
-step "4/8 start the service on 127.0.0.1:$port"
+step "4/11 start the service on 127.0.0.1:$port"
 log=$(mktemp /tmp/cloister-service.XXXXXX.log)
 (cd "$repo" && exec java -Dquarkus.http.port="$port" -Dcloister.data-dir="$data" \
     -jar target/quarkus-app/quarkus-run.jar >"$log" 2>&1) &
@@ -44,26 +45,26 @@ echo "service up (log: $log)"
 cli() { "$here/cloister" "$@"; }
 export CLOISTER_SERVER="http://127.0.0.1:$port"
 
-step "5/8 register the breast-cancer dataset"
+step "5/11 register the breast-cancer dataset"
 cli dataset register breast-cancer
 
-step "6/8 submit the example job under policy 'restricted' and follow it"
+step "6/11 submit the example job under policy 'restricted' and follow it"
 job=$(cli submit "$here/examples/breast-cancer/job.yaml" --image "$image")
 cli status "$job"
 echo "--- job log (cloister logs --follow $job) ---"
 cli logs --follow "$job"
 echo "--- end of log ---"
 
-step "7/8 result"
+step "7/11 result"
 final=$(curl -sS "$api/jobs/$job")
-jq '{id, state, reason, exitCode, policy, policyDigest, runtime, image, datasetDigest, modelDigest, keyId, outputs, artifactDir}' <<<"$final"
+jq '{id, state, policy, policyDigest, runtime, image, datasetDigest, modelDigest, keyId, servingImage, outputs, artifactDir, history: [.history[] | "\(.to) \(.at) \(.reason)"]}' <<<"$final"
 state=$(jq -r .state <<<"$final")
-[ "$state" = SEALED ] || { echo "job ended $state"; exit 1; }
+[ "$state" = PUBLISHED ] || { echo "job ended $state"; exit 1; }
 artifacts=$(jq -r '.artifactDir' <<<"$final")
 echo "metrics ($artifacts/metrics.json):"
 jq -c . "$artifacts/metrics.json"
 
-step "8/8 verify the sealed model offline, as a deployer would"
+step "8/11 verify the sealed model offline, as a deployer would"
 work=$(mktemp -d /tmp/cloister-verify.XXXXXX)
 cli keys export >"$work/host.pub.pem"
 echo "pinned key: $work/host.pub.pem ($(sha256sum "$work/host.pub.pem" | cut -c1-16)...)"
@@ -72,3 +73,22 @@ echo "downloaded: $work/$job ($(ls "$work/$job" | tr '\n' ' '))"
 cli verify model "$work/$job" --key "$work/host.pub.pem" --policy restricted \
     --dataset-digest "$(jq -r .datasetDigest <<<"$final")" --image-digest "${image#*@}"
 echo "artifacts: $artifacts"
+
+serving=$(jq -r .servingImage <<<"$final")
+step "9/11 verify the signed serving image against the pinned key and a release policy"
+printf 'allowedPolicies: [restricted]\nallowedDatasetDigests: [%s]\nmaxAge: 30d\n' \
+    "$(jq -r .datasetDigest <<<"$final")" >"$work/release.yaml"
+cat "$work/release.yaml"
+cli verify image "$serving" --key "$work/host.pub.pem" --release-policy "$work/release.yaml"
+
+step "10/11 deploy: verify again, then run it hardened on 127.0.0.1:${SERVING_PORT:-8480}"
+cli deploy "$serving" --key "$work/host.pub.pem" --release-policy "$work/release.yaml" --port "${SERVING_PORT:-8480}"
+
+step "11/11 a prediction from the production container"
+row=$(sed -n 2p "$data/datasets/breast-cancer/breast_cancer.csv")
+echo "input: first row of the dataset (label ${row##*,})"
+curl -sS -H 'Content-Type: application/json' -d "{\"rows\": [[${row%,*}]]}" "http://127.0.0.1:${SERVING_PORT:-8480}/predict"
+echo
+curl -sS "http://127.0.0.1:${SERVING_PORT:-8480}/healthz"
+echo
+echo "the serving container keeps running: docker rm -f cloister-serving stops it"

@@ -116,7 +116,7 @@ final class ImageCommands {
         @CommandLine.Mixin
         Pinned pinned;
 
-        @Option(names = "--port", defaultValue = "18080", description = "port on 127.0.0.1 (default ${DEFAULT-VALUE})")
+        @Option(names = "--port", defaultValue = "8480", description = "port on 127.0.0.1 (default ${DEFAULT-VALUE})")
         int port;
 
         @Option(names = "--name", defaultValue = "cloister-serving", description = "container name (default ${DEFAULT-VALUE})")
