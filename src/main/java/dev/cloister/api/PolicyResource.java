@@ -23,7 +23,7 @@ public class PolicyResource {
                              String capabilities, boolean noNewPrivileges, List<String> allowedImageRepositories,
                              String tmpSize, String shmSize, String memory, String memorySwap, double cpus, long pids,
                              String maxRuntime, String stopGrace, String logSize, String outputSize,
-                             List<String> allowedDatasets) {
+                             List<String> allowedDatasets, String requireDatasetSignature) {
         static PolicyView of(Policy p) {
             return new PolicyView(p.name(), p.description(), p.digest().toString(), p.runtime().engineName(),
                     p.seccomp().name(), p.seccomp().digest().toString(), p.user().toString(), p.readOnlyRootfs(),
@@ -31,7 +31,7 @@ public class PolicyResource {
                     p.shmSize().toString(), p.limits().memory().toString(), p.limits().memory() + " (no swap)",
                     p.limits().cpus(), p.limits().pids(), DurationText.format(p.limits().maxRuntime()),
                     DurationText.format(p.stopGrace()), p.logSize().toString(), p.outputSize().toString(),
-                    p.allowedDatasets());
+                    p.allowedDatasets(), p.requiredDatasetSignature().map(r -> r.describe()).orElse("not required"));
         }
     }
 

@@ -6,7 +6,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
-import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** Registers datasets (directories under the service's datasets root) and lists them. */
@@ -22,10 +21,18 @@ final class DatasetCommand {
         @Parameters(paramLabel = "NAME")
         String name;
 
+        @picocli.CommandLine.Option(names = "--signature", paramLabel = "BUNDLE",
+                description = "Sigstore bundle (JSON) signed by the owning team's CI, over the dataset's only file or its MANIFEST.sha256")
+        java.nio.file.Path signature;
+
         @Override
         public Integer call() throws Exception {
-            JsonNode d = server.client().post("/api/v1/datasets", "application/json",
-                    new ObjectMapper().writeValueAsBytes(Map.of("name", name)));
+            ObjectMapper json = new ObjectMapper();
+            var body = json.createObjectNode().put("name", name);
+            if (signature != null) {
+                body.set("signature", json.readTree(java.nio.file.Files.readString(signature)));
+            }
+            JsonNode d = server.client().post("/api/v1/datasets", "application/json", json.writeValueAsBytes(body));
             System.out.printf("%s %s (%d files, %d bytes)%n", d.path("name").asText(), d.path("digest").asText(),
                     d.path("files").asLong(), d.path("bytes").asLong());
             return 0;
