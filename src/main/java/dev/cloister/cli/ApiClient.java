@@ -52,9 +52,7 @@ final class ApiClient {
 
     /** Streams a text resource (e.g. followed logs) to {@code out} as it arrives; no overall timeout. */
     void stream(String path, OutputStream out) {
-        try {
-            HttpResponse<InputStream> r = http.send(HttpRequest.newBuilder(base.resolve(path)).GET().build(),
-                    HttpResponse.BodyHandlers.ofInputStream());
+        exchange(HttpRequest.newBuilder(base.resolve(path)).GET().build(), HttpResponse.BodyHandlers.ofInputStream(), r -> {
             try (InputStream in = r.body()) {
                 if (r.statusCode() >= 400) {
                     throw problem(r.statusCode(), in.readAllBytes());
@@ -65,21 +63,28 @@ final class ApiClient {
                     out.flush();
                 }
             }
-        } catch (IOException e) {
-            throw unreachable(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ApiException("interrupted", 1);
-        }
+            return null;
+        });
     }
 
     private JsonNode send(HttpRequest request) {
-        try {
-            HttpResponse<byte[]> r = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+        return exchange(request, HttpResponse.BodyHandlers.ofByteArray(), r -> {
             if (r.statusCode() >= 400) {
                 throw problem(r.statusCode(), r.body());
             }
             return json.readTree(r.body());
+        });
+    }
+
+    /** What to do with a response; may fail with I/O while reading it. */
+    private interface Reader<B, T> {
+        T read(HttpResponse<B> response) throws IOException;
+    }
+
+    // One place that turns transport failures into words for the user.
+    private <B, T> T exchange(HttpRequest request, HttpResponse.BodyHandler<B> handler, Reader<B, T> reader) {
+        try {
+            return reader.read(http.send(request, handler));
         } catch (IOException e) {
             throw unreachable(e);
         } catch (InterruptedException e) {

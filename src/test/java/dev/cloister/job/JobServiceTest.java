@@ -193,11 +193,7 @@ class JobServiceTest {
     void queueRunsAtMostTheConfiguredNumberAtOnce() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         runtime.body = (plan, dir) -> {
-            try {
-                release.await(5, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            await(release);
             write(dir, "w.json", "[1]");
         };
         List<Job> jobs = List.of(submit(), submit(), submit(), submit());
@@ -214,13 +210,7 @@ class JobServiceTest {
     @Test
     void queuedJobCanBeCancelledBeforeItRuns() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
-        runtime.body = (plan, dir) -> {
-            try {
-                release.await(5, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        };
+        runtime.body = (plan, dir) -> await(release);
         submit();
         submit();
         Job third = submit();
@@ -229,6 +219,14 @@ class JobServiceTest {
         Job cancelled = awaitFinal(third.id());
         assertEquals(JobState.CANCELLED, cancelled.state());
         assertTrue(cancelled.history().stream().noneMatch(t -> t.to() == JobState.RUNNING), "it never ran");
+    }
+
+    private static void await(CountDownLatch latch) {
+        try {
+            latch.await(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static void write(Path dir, String name, String content) {
