@@ -98,6 +98,16 @@ public class JobResource {
         return SealedArtifacts.provenance(jobs.find(parse(id)).orElseThrow(() -> notFound(id)));
     }
 
+    /** CIS Docker Benchmark section 5 results of the job's container (from docker inspect, before it started). */
+    @GET
+    @Path("{id}/cis")
+    public List<dev.cloister.cis.CisResult> cis(@PathParam("id") String id) {
+        JobId jobId = parse(id);
+        jobs.find(jobId).orElseThrow(() -> notFound(id));
+        return jobs.cis(jobId).orElseThrow(() -> new jakarta.ws.rs.ClientErrorException(
+                "the job's container has not been created", jakarta.ws.rs.core.Response.Status.CONFLICT));
+    }
+
     static JobId parse(String id) {
         try {
             return new JobId(id);

@@ -10,7 +10,9 @@ import dev.cloister.policy.DurationText;
 import dev.cloister.policy.Policies;
 import dev.cloister.policy.Policy;
 import dev.cloister.policy.Violation;
+import dev.cloister.cis.CisResult;
 import dev.cloister.sandbox.ResolvedImage;
+import dev.cloister.sandbox.RunListener;
 import dev.cloister.seal.JobSealer;
 import dev.cloister.seal.ProvenanceFacts;
 import dev.cloister.seal.SealException;
@@ -56,6 +58,7 @@ public final class JobService implements AutoCloseable {
     private final SecureRandom random = new SecureRandom();
     private final JobStore store = new JobStore();
     private final Map<JobId, ContainerPlan> plans = new ConcurrentHashMap<>();
+    private final Map<JobId, List<CisResult>> cisResults = new ConcurrentHashMap<>();
     private final Set<JobId> cancelRequested = ConcurrentHashMap.newKeySet();
     private final ExecutorService workers;
     private volatile boolean accepting = true;
@@ -169,10 +172,22 @@ public final class JobService implements AutoCloseable {
         Path artifactDir = settings.artifactRoot().resolve(id.value());
         RunResult result;
         try {
-            result = runtime.run(plan, artifactDir, (containerId, at) -> {
-                transition(id, JobState.RUNNING, "container " + shortId(containerId) + " started");
-                if (cancelRequested.contains(id)) {
-                    runtime.cancel(id.value());
+            result = runtime.run(plan, artifactDir, new RunListener() {
+                @Override
+                public void configured(String containerId, List<CisResult> cis) {
+                    cisResults.put(id, List.copyOf(cis));
+                    Map<String, Long> counts = new java.util.TreeMap<>();
+                    cis.forEach(r -> counts.merge(r.status().name(), 1L, Long::sum));
+                    audit.record("cloister", "job.cis", id.value(), counts.containsKey("FAIL") ? "findings" : "ok",
+                            Map.of("counts", counts));
+                }
+
+                @Override
+                public void started(String containerId, java.time.Instant at) {
+                    transition(id, JobState.RUNNING, "container " + shortId(containerId) + " started");
+                    if (cancelRequested.contains(id)) {
+                        runtime.cancel(id.value());
+                    }
                 }
             });
         } catch (SandboxException e) {
@@ -328,6 +343,11 @@ public final class JobService implements AutoCloseable {
 
     public Optional<ContainerPlan> plan(JobId id) {
         return Optional.ofNullable(plans.get(id));
+    }
+
+    /** CIS Docker Benchmark section 5 results of the job's container, once it was created. */
+    public Optional<List<CisResult>> cis(JobId id) {
+        return Optional.ofNullable(cisResults.get(id));
     }
 
     public Optional<Path> logFile(JobId id) {

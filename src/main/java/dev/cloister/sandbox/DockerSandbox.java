@@ -19,7 +19,12 @@ import org.jboss.logging.Logger;
 
 import java.io.IOException;
 import java.net.URI;
+import dev.cloister.cis.CisBenchmark;
+import dev.cloister.cis.CisResult;
+import dev.cloister.cis.InspectFacts;
+
 import java.nio.file.Path;
+import java.util.List;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
@@ -87,6 +92,7 @@ public final class DockerSandbox implements SandboxRuntime, AutoCloseable {
             String containerId = create(plan, image, workspace);
             run.containerId = containerId;
             try {
+                listener.configured(containerId, benchmark(containerId));
                 return execute(plan, run, containerId, workspace, artifactDir, listener);
             } finally {
                 remove(containerId);
@@ -98,6 +104,13 @@ public final class DockerSandbox implements SandboxRuntime, AutoCloseable {
         } finally {
             runs.remove(plan.jobId(), run);
         }
+    }
+
+    // CIS section 5 judges what docker inspect shows after create; nothing is exec'd in the job's container.
+    private List<CisResult> benchmark(String containerId) throws SandboxException {
+        var inspect = engine.call("inspect container", d -> d.inspectContainerCmd(containerId).exec());
+        var info = engine.call("engine info", d -> d.infoCmd().exec());
+        return new CisBenchmark().evaluate(InspectFacts.from(inspect, info));
     }
 
     @Override

@@ -129,6 +129,13 @@ class JobLifecycleTest {
         assertEquals("IMAGE_ID", job.getString("imagePinnedBy"));
         assertEquals(List.of("QUEUED", "RUNNING", "SUCCEEDED", "SEALED", "PACKAGED", "PUBLISHED"), job.getList("history.to", String.class));
         assertNoContainerLeft(id);
+
+        // CIS Docker Benchmark section 5, from docker inspect of the job's own container.
+        JsonPath cis = given().get("/api/v1/jobs/" + id + "/cis").then().statusCode(200).extract().jsonPath();
+        assertEquals(32, cis.getList("$").size());
+        assertEquals(List.of(), cis.getList("findAll { it.status == 'FAIL' }.id"), "no CIS check fails: " + cis.prettify());
+        assertEquals("CANNOT_PASS_ON_HOST", cis.getString("find { it.id == '5.2' }.status"), "AppArmor: not on this kernel");
+        assertEquals("PASS", cis.getString("find { it.id == '5.32' }.status"), "no Docker socket");
     }
 
     @Test
