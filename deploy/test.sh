@@ -5,5 +5,6 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 "$here/host-setup.sh"
 "$here/examples/breast-cancer/build.sh" >/dev/null
+"$here/probes/build.sh" >/dev/null
 cd "$here/.."
 exec mvn -B test "$@"

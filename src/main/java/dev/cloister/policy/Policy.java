@@ -13,9 +13,12 @@ import java.util.Optional;
  * {@code requireDatasetSignature}: it adds a check, so leaving it out means no signature check (the dataset allow-list
  * still applies).
  *
- * @param digest           SHA-256 of the policy file's exact bytes, recorded with every job admitted under it
- * @param datasetSignature whose Sigstore signature a job's dataset must carry ({@code requireDatasetSignature}),
- *                         or null when the policy requires none
+ * @param digest             SHA-256 of the policy file's exact bytes, recorded with every job admitted under it
+ * @param datasetSignature   whose Sigstore signature a job's dataset must carry ({@code requireDatasetSignature}),
+ *                           or null when the policy requires none
+ * @param acceptedExceptions probe outcomes of the escape suite ({@code deploy/probes}) that reviewers accepted
+ *                           for this policy, each with its reason; they decide nothing at admission, they are the
+ *                           evidence that the probe suite's test checks the measured outcomes against
  */
 public record Policy(
         String name,
@@ -32,11 +35,36 @@ public record Policy(
         ByteSize outputSize,
         List<String> allowedDatasets,
         Duration stopGrace,
-        SignatureRequirement datasetSignature) {
+        SignatureRequirement datasetSignature,
+        List<AcceptedException> acceptedExceptions) {
+
+    /**
+     * A probe (by name) that may report "allowed" under this policy, and why reviewers accept it.
+     *
+     * @param probe  the probe's name, as {@code deploy/probes/probe.py --list} prints it
+     * @param reason what was measured and why it is acceptable
+     */
+    public record AcceptedException(String probe, String reason) {
+    }
 
     public Policy {
         allowedImageRepositories = List.copyOf(allowedImageRepositories);
         allowedDatasets = List.copyOf(allowedDatasets);
+        acceptedExceptions = acceptedExceptions == null ? List.of() : List.copyOf(acceptedExceptions);
+    }
+
+    /** A policy with no accepted probe exceptions. */
+    public Policy(String name, String description, Digest digest, List<String> allowedImageRepositories,
+                  ContainerRuntime runtime, SeccompProfile seccomp, UserId user, ByteSize tmpSize, ByteSize shmSize,
+                  Limits limits, ByteSize logSize, ByteSize outputSize, List<String> allowedDatasets,
+                  Duration stopGrace, SignatureRequirement datasetSignature) {
+        this(name, description, digest, allowedImageRepositories, runtime, seccomp, user, tmpSize, shmSize, limits,
+                logSize, outputSize, allowedDatasets, stopGrace, datasetSignature, List.of());
+    }
+
+    /** The accepted exception for {@code probe}, if this policy lists one. */
+    public Optional<AcceptedException> acceptedException(String probe) {
+        return acceptedExceptions.stream().filter(e -> e.probe().equals(probe)).findFirst();
     }
 
     /** The dataset signature this policy requires, if any. */

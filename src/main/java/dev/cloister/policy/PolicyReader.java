@@ -14,6 +14,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -24,10 +26,12 @@ import java.util.regex.Pattern;
  * Reads and validates one policy file. Missing fields take the safer value (gVisor, nobody, small caps, nothing
  * allowed); unsafe values (root, a network, no seccomp, a writable root) are errors, as are unknown keys.
  * {@code requireDatasetSignature} is an opt-in tightening: absent, no dataset signature is checked.
+ * {@code acceptedExceptions} records probe outcomes reviewers accepted (see {@link Policy.AcceptedException}).
  */
 public final class PolicyReader {
 
     static final Pattern NAME = Pattern.compile("[a-z][a-z0-9-]{0,62}");
+    private static final Pattern PROBE_NAME = Pattern.compile("[a-z][a-z0-9_]{0,63}");
     private static final Pattern PROFILE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,100}\\.json");
     private static final long MAX_PIDS = 32_768;
     private static final double MAX_CPUS = 256;
@@ -199,12 +203,79 @@ public final class PolicyReader {
                     + "key out to require no dataset signature");
         }
 
+        List<Policy.AcceptedException> accepted = readAcceptedExceptions(root, f);
+
         f.rejectUnknown(REFUSED_KEYS);
         if (!violations.isEmpty()) {
             throw new PolicyException(source, violations);
         }
         return new Policy(name, description, Digest.of(bytes), repositories, runtime, seccomp, user, tmp, shm,
-                new Limits(memory, cpus, pids, maxRuntime), log, output, allowedDatasets, grace, datasetSignature);
+                new Limits(memory, cpus, pids, maxRuntime), log, output, allowedDatasets, grace, datasetSignature,
+                accepted);
+    }
+
+    // acceptedExceptions: [{probe: NAME, reason: TEXT}, ...]. Absent means none; an empty value is an error, like
+    // requireDatasetSignature's, so that a half-written entry is never read as "none".
+    private static List<Policy.AcceptedException> readAcceptedExceptions(JsonNode root, Fields f) {
+        String key = "acceptedExceptions";
+        if (!f.has(key)) {
+            if (root != null && root.isObject() && root.has(key)) {
+                f.violation(key, "is empty: list {probe, reason} entries, write [] for none, or leave the key out");
+            }
+            return List.of();
+        }
+        JsonNode list = root.get(key);
+        if (!list.isArray()) {
+            f.violation(key, "must be a list of {probe, reason} entries");
+            return List.of();
+        }
+        List<Policy.AcceptedException> out = new ArrayList<>();
+        Set<String> seen = new HashSet<>();
+        for (int i = 0; i < list.size(); i++) {
+            String at = key + "[" + i + "]";
+            JsonNode entry = list.get(i);
+            if (!entry.isObject()) {
+                f.violation(at, "must be an object with 'probe' and 'reason'");
+                continue;
+            }
+            for (Iterator<String> it = entry.fieldNames(); it.hasNext(); ) {
+                String field = it.next();
+                if (!field.equals("probe") && !field.equals("reason")) {
+                    f.violation(at + "." + field, "unknown field (an exception has only 'probe' and 'reason')");
+                }
+            }
+            String probe = textField(entry, "probe", at, f);
+            String reason = textField(entry, "reason", at, f);
+            if (probe != null && !PROBE_NAME.matcher(probe).matches()) {
+                f.violation(at + ".probe", "'" + probe + "' is not a probe name (lowercase letters, digits and '_', "
+                        + "as deploy/probes/probe.py --list prints them)");
+                probe = null;
+            } else if (probe != null && !seen.add(probe)) {
+                f.violation(at + ".probe", "'" + probe + "' is listed twice");
+                probe = null;
+            }
+            if (reason != null && reason.isBlank()) {
+                f.violation(at + ".reason", "must say what was measured and why it is acceptable");
+                reason = null;
+            }
+            if (probe != null && reason != null) {
+                out.add(new Policy.AcceptedException(probe, reason.strip()));
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    private static String textField(JsonNode entry, String field, String at, Fields f) {
+        JsonNode v = entry.get(field);
+        if (v == null || v.isNull()) {
+            f.violation(at + "." + field, "is required");
+            return null;
+        }
+        if (!v.isTextual()) {
+            f.violation(at + "." + field, "must be a string");
+            return null;
+        }
+        return v.asText();
     }
 
     // requireDatasetSignature: {identities: [...], issuers: [...], trustedRoot: FILE relative to the policies dir}
