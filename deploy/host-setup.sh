@@ -56,7 +56,7 @@ TRAINER_KEEP=python3-distutils,python3-lib2to3
 # Debian's python3-scipy depends on python3-pythran, which drags in gcc, g++, binutils and
 # headers (~400 MB). scipy never imports it at run time, and a job image carries no compiler.
 TRAINER_BUILD_ONLY_EDGE=python3-scipy:python3-pythran
-# The serving base: the model server needs python3 + numpy only (deploy/serving/serve.py);
+# The serving base: the model server needs python3 + numpy only (deploy/serving/app/serve.py);
 # tini is PID 1. No scipy, so no pythran and no compiler toolchain to begin with.
 SERVING_IMAGE=${CLOISTER_SERVING_IMAGE:-cloister/serving-base:bookworm}
 SERVING_PACKAGES=python3,python3-numpy,tini

@@ -79,7 +79,7 @@ REMOVED = {
 # ICMP "ping" sockets Docker's wide net.ipv4.ping_group_range would allow.
 ALLOWED_SOCKET_FAMILIES = [AF_UNIX]
 
-# The model server (deploy/serving/serve.py) listens on TCP, so serving.json
+# The model server (deploy/serving/app/serve.py) listens on TCP, so serving.json
 # also allows AF_INET and AF_INET6 for socket(2). socketpair(2) stays AF_UNIX
 # only (the kernel has no INET socketpair anyway).
 SERVING_SOCKET_FAMILIES = [1, 2, 10]
