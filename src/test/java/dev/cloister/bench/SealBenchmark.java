@@ -62,6 +62,7 @@ import java.util.stream.Stream;
  * SealBenchmark --seal-once MODEL_DIR KEY_DIR  fresh-JVM seal with an existing key: prints key-open and seal times
  * SealBenchmark --variants MODEL_DIR REPS THREADS[,THREADS..] [VARIANT,..]
  *                                              alternative hashing loops over the same files (no signing)
+ * SealBenchmark --breakdown MODEL_DIR REPS     seal, bare ModelManifest.hash and verify interleaved in one JVM
  * </pre>
  */
 public final class SealBenchmark {
@@ -81,6 +82,7 @@ public final class SealBenchmark {
             case "--serve" -> serve(Path.of(need(args, 1)), args.length > 2 ? Path.of(args[2]) : null);
             case "--init-keys" -> initKeys(Path.of(need(args, 1)));
             case "--seal-once" -> sealOnce(Path.of(need(args, 1)), Path.of(need(args, 2)));
+            case "--breakdown" -> breakdown(Path.of(need(args, 1)), Integer.parseInt(need(args, 2)));
             case "--variants" -> variants(Path.of(need(args, 1)), Integer.parseInt(need(args, 2)),
                     parseInts(need(args, 3)), args.length > 4 ? List.of(args[4].split(",")) : VARIANTS);
             default -> timedRuns(Path.of(args[0]), args.length > 1 ? Integer.parseInt(args[1]) : 5);
@@ -168,10 +170,12 @@ public final class SealBenchmark {
         private final AtomicLong gcEvents = new AtomicLong();
         private final List<Runnable> undo = new ArrayList<>();
         private volatile boolean running = true;
+        private volatile long samplerBytes;
         private Thread sampler;
         private long maxPoolPeaks;
         private long gcCountDuring;
         private long gcMillisDuring;
+        private long samplerAllocated;
 
         private HeapWatch(long baseline, long gcCount, long gcMillis) {
             this.baseline = baseline;
@@ -217,10 +221,15 @@ public final class SealBenchmark {
             }
             BufferPoolMXBean direct = ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class).stream()
                     .filter(b -> b.getName().equals("direct")).findFirst().orElseThrow();
+            var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
             watch.sampler = new Thread(() -> {
+                long self = Thread.currentThread().getId();
+                long allocated0 = threads.getThreadAllocatedBytes(self);
                 while (watch.running) {
                     watch.maxUsed.accumulateAndGet(heapUsed(), Math::max);
                     watch.maxDirect.accumulateAndGet(direct.getMemoryUsed(), Math::max);
+                    // The sampler's own garbage (MemoryUsage objects, JMX) grows with time, not with model size.
+                    watch.samplerBytes = threads.getThreadAllocatedBytes(self) - allocated0;
                     try {
                         Thread.sleep(2);
                     } catch (InterruptedException e) {
@@ -236,6 +245,7 @@ public final class SealBenchmark {
         void stop() throws InterruptedException {
             running = false;
             sampler.join();
+            samplerAllocated = samplerBytes;
             long sum = 0;
             for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
                 if (pool.getType() == MemoryType.HEAP) {
@@ -257,6 +267,8 @@ public final class SealBenchmark {
                     mib(maxUsed.get() - baseline));
             out.printf("heap: sum of pool peaks (upper bound) %s -> growth %s%n", mib(maxPoolPeaks),
                     mib(maxPoolPeaks - baseline));
+            out.printf("heap: of that growth, the sampler's own allocation %s -> growth without it %s%n",
+                    mib(samplerAllocated), mib(maxUsed.get() - baseline - samplerAllocated));
             long afterGc = maxAfterGc.get();
             out.printf("heap: GCs during runs %d (%d ms); max used after a GC %s -> live growth %s%n",
                     gcCountDuring, gcMillisDuring,
@@ -264,11 +276,13 @@ public final class SealBenchmark {
             out.printf("heap: used after final full GC %s; direct buffers max %s; VmHWM (peak RSS) %s%n", mib(end),
                     mib(maxDirect.get()), procStatus("VmHWM"));
             out.printf("HEAP_SUMMARY xmx_mib=%.1f baseline_mib=%.1f max_used_mib=%.1f growth_mib=%.1f "
-                            + "pool_peaks_growth_mib=%.1f live_growth_mib=%s gcs=%d direct_max_mib=%.2f%n",
+                            + "pool_peaks_growth_mib=%.1f live_growth_mib=%s gcs=%d direct_max_mib=%.2f "
+                            + "sampler_alloc_mib=%.1f retained_mib=%.1f%n",
                     max / 1048576.0, baseline / 1048576.0, maxUsed.get() / 1048576.0,
                     (maxUsed.get() - baseline) / 1048576.0, (maxPoolPeaks - baseline) / 1048576.0,
                     afterGc < 0 ? "na" : String.format("%.1f", (afterGc - baseline) / 1048576.0),
-                    gcCountDuring, maxDirect.get() / 1048576.0);
+                    gcCountDuring, maxDirect.get() / 1048576.0, samplerAllocated / 1048576.0,
+                    (end - baseline) / 1048576.0);
         }
 
         private static boolean isHeapPool(String name) {
@@ -292,6 +306,63 @@ public final class SealBenchmark {
         private static long gcMillis() {
             return ManagementFactory.getGarbageCollectorMXBeans().stream()
                     .mapToLong(GarbageCollectorMXBean::getCollectionTime).sum();
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Where seal and verify spend their time besides hashing: seal, verify and a bare ModelManifest.hash interleaved
+    // in one warm JVM.
+
+    private static void breakdown(Path model, int reps) throws Exception {
+        long bytes = modelBytes(model);
+        printEnvironment(model, bytes);
+        Path keyDir = Files.createTempDirectory("seal-bench-keys");
+        try (HostKeys keys = HostKeys.open(keyDir, PASSPHRASE)) {
+            ModelSigner signer = new ModelSigner(keys.signer());
+            ModelVerifier verifier = new ModelVerifier();
+            String pem = keys.signer().publicKeyPem();
+            List<Double> seal = new ArrayList<>();
+            List<Double> verify = new ArrayList<>();
+            List<Double> hash = new ArrayList<>();
+            int quietRounds = 0;
+            for (int i = 0; i <= reps; i++) { // round 0 is the warm-up
+                waitQuiet();
+                double busy0 = machineBusySeconds();
+                double cpu0 = processCpuSeconds();
+                long r0 = System.nanoTime();
+                double s = timeSeal(signer, model);
+                long t0 = System.nanoTime();
+                ModelManifest.hash(model, List.of(ModelSigner.SIGNATURE_FILE), ModelManifest.DEFAULT_HASH_THREADS);
+                double h = secondsSince(t0);
+                double v = timeVerify(verifier, model, pem);
+                double other = Math.max(0, machineBusySeconds() - busy0 - (processCpuSeconds() - cpu0))
+                        / secondsSince(r0);
+                // Only rounds during which other processes used < 0.3 cores count: the machine is shared.
+                boolean quiet = other < 0.3;
+                if (i > 0 && quiet) {
+                    seal.add(s);
+                    hash.add(h);
+                    verify.add(v);
+                    quietRounds++;
+                }
+                OUT.printf("round %d  seal %.3f s  hash-only %.3f s  verify %.3f s  others %.2f cores%s  load %s%n",
+                        i, s, h, v, other, i == 0 ? " (warm-up)" : quiet ? "" : " (contended: not counted)",
+                        loadAverage());
+            }
+            if (quietRounds == 0) {
+                OUT.println("BREAKDOWN no quiet round");
+                return;
+            }
+            double ms = median(seal);
+            double mh = median(hash);
+            double mv = median(verify);
+            OUT.printf("BREAKDOWN %d quiet rounds: median seal %.3f s, hash-only %.3f s, verify %.3f s; "
+                            + "seal - hash %+.3f s, verify - hash %+.3f s, verify/seal %.3f; minima %.3f / %.3f / %.3f%n",
+                    quietRounds, ms, mh, mv, ms - mh, mv - mh, mv / ms,
+                    seal.stream().min(Double::compare).orElseThrow(), hash.stream().min(Double::compare).orElseThrow(),
+                    verify.stream().min(Double::compare).orElseThrow());
+        } finally {
+            deleteTree(keyDir);
         }
     }
 
@@ -379,7 +450,9 @@ public final class SealBenchmark {
                 List<Double> times = new ArrayList<>();
                 List<Double> cpus = new ArrayList<>();
                 List<Double> others = new ArrayList<>();
+                double first = Double.NaN;
                 for (int i = 0; i <= reps; i++) { // run 0 is the warm-up
+                    waitQuiet();
                     double busy0 = machineBusySeconds();
                     double cpu0 = processCpuSeconds();
                     long t0 = System.nanoTime();
@@ -398,15 +471,17 @@ public final class SealBenchmark {
                         times.add(s);
                         cpus.add(cpu);
                         others.add(other);
+                    } else {
+                        first = s;
                     }
                 }
                 double m = median(times);
                 double c = median(cpus);
                 OUT.printf("VARIANT %-15s threads=%d median %.3f s %.3f GB/s  (min %.3f s, max %.3f s, n=%d)  "
-                                + "cpu %.3f s/GB  others %.2f cores  load %s%n",
+                                + "cpu %.3f s/GB  others %.2f cores  warm-up run %.3f s  load %s%n",
                         name, threads, m, gbps(bytes, m), times.stream().min(Double::compare).orElseThrow(),
                         times.stream().max(Double::compare).orElseThrow(), times.size(), c / (bytes / 1e9),
-                        median(others), loadAverage());
+                        median(others), first, loadAverage());
             }
         }
     }
@@ -535,6 +610,24 @@ public final class SealBenchmark {
                 ModelManifest.DEFAULT_HASH_THREADS, loadAverage());
     }
 
+    /**
+     * Waits (at most {@code QUIET_WAIT_S} seconds, system property {@code bench.quietWait}, default 120) until other
+     * processes used fewer than 0.3 cores over a 1 s sample; returns the cores they used in the last sample.
+     */
+    private static double waitQuiet() throws InterruptedException {
+        long deadline = System.nanoTime() + Long.getLong("bench.quietWait", 120) * 1_000_000_000L;
+        while (true) {
+            double busy0 = machineBusySeconds();
+            double cpu0 = processCpuSeconds();
+            Thread.sleep(1000);
+            double other = Math.max(0, machineBusySeconds() - busy0 - (processCpuSeconds() - cpu0));
+            if (other < 0.3 || System.nanoTime() > deadline) {
+                return other;
+            }
+            Thread.sleep(2000);
+        }
+    }
+
     /** CPU seconds this JVM has used (all threads, user + system). */
     private static double processCpuSeconds() {
         var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
@@ -606,7 +699,8 @@ public final class SealBenchmark {
                        SealBenchmark --serve MODEL_DIR [KEY_DIR]
                        SealBenchmark --init-keys KEY_DIR
                        SealBenchmark --seal-once MODEL_DIR KEY_DIR
-                       SealBenchmark --variants MODEL_DIR REPS THREADS[,THREADS..] [VARIANT,..]""");
+                       SealBenchmark --variants MODEL_DIR REPS THREADS[,THREADS..] [VARIANT,..]
+                       SealBenchmark --breakdown MODEL_DIR REPS""");
         System.exit(2);
     }
 
