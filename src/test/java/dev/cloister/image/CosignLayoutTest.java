@@ -94,7 +94,7 @@ class CosignLayoutTest {
 
     @Test
     void envelopeIsDsseJsonAndVerifiesOverThePae() {
-        JdkSigner signer = new JdkSigner();
+        dev.cloister.seal.TestSigner signer = new dev.cloister.seal.TestSigner();
         byte[] statement = "{\"_type\":\"https://in-toto.io/Statement/v1\"}".getBytes(StandardCharsets.UTF_8);
         byte[] signature = signer.sign(Dsse.pae(Dsse.IN_TOTO_PAYLOAD_TYPE, statement));
         byte[] envelope = CosignLayout.envelope(Dsse.IN_TOTO_PAYLOAD_TYPE, statement, signature);
@@ -107,7 +107,7 @@ class CosignLayoutTest {
         PublicKeyPem key = PublicKeyPem.parse(signer.publicKeyPem());
         assertTrue(SignatureCheck.verifies(key, Dsse.pae(read.payloadType(), read.payload()), read.signatures().get(0)));
         assertFalse(SignatureCheck.verifies(key, statement, read.signatures().get(0)), "the PAE is signed, not the payload");
-        assertFalse(SignatureCheck.verifies(PublicKeyPem.parse(new JdkSigner().publicKeyPem()),
+        assertFalse(SignatureCheck.verifies(PublicKeyPem.parse(new dev.cloister.seal.TestSigner().publicKeyPem()),
                 Dsse.pae(read.payloadType(), read.payload()), read.signatures().get(0)), "another key");
         assertFalse(SignatureCheck.verifies(key, statement, new byte[]{1, 2}), "not DER");
     }

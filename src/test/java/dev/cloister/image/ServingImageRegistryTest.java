@@ -280,7 +280,7 @@ class ServingImageRegistryTest {
     @Test
     void aSignatureByAnotherKeyIsRejected() throws Exception {
         ServingImage image = build(seal("other-key", "restricted", "[4]"), target("other-key"));
-        JdkSigner other = new JdkSigner();
+        dev.cloister.seal.TestSigner other = new dev.cloister.seal.TestSigner();
         sign(new ImageSigner(() -> other, "urn:cloister:host:elsewhere", LIMITS), image);
         ImageVerificationException e = rejected(image.image().withTag("other-key"), Optional.empty());
         assertEquals(List.of(Check.SIGNATURE_INVALID, Check.ATTESTATION_INVALID), checks(e), e.getMessage());

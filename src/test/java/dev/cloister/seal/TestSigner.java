@@ -11,12 +11,12 @@ import java.security.Signature;
 import java.security.spec.ECGenParameterSpec;
 
 /** A P-256 signer over a JDK key pair, so seal tests need no key directory. */
-final class TestSigner implements Signer {
+public final class TestSigner implements Signer {
 
     private final KeyPair pair;
     private final PublicKeyPem publicKey;
 
-    TestSigner() {
+    public TestSigner() {
         try {
             KeyPairGenerator generator = KeyPairGenerator.getInstance("EC");
             generator.initialize(new ECGenParameterSpec("secp256r1"));
