@@ -6,7 +6,8 @@
 #   python3 -c "<WRAP>"  = perf_counter() around runpy.run_path('/opt/cloister/example/train.py'), printing
 #                          "TRAIN_SECONDS x.xxxx" (numpy import, CSV read, training, writing the model files),
 #                          and the process's CPU time (user+system, all threads) over the same span as
-#                          "CPU_SECONDS x.xxxx"
+#                          "CPU_SECONDS x.xxxx"; after the timed span it also prints the container's CFS
+#                          throttling from its cgroup (v1: /sys/fs/cgroup/cpu/cpu.stat), recorded as throttled_ms
 # read from the job's log (GET /api/v1/jobs/{id}/logs) or from docker run's output. Interpreter start-up and the
 # container's launch are not in it. TRAIN_SECONDS (wall) is the figure the target is stated in; CPU_SECONDS is
 # reported beside it because on a shared host it is far less disturbed by other work than wall time is (it does
@@ -53,6 +54,12 @@ except SystemExit as e:
     code = e.code
 print('TRAIN_SECONDS %.4f' % (time.perf_counter() - t), flush=True)
 print('CPU_SECONDS %.4f' % (time.process_time() - c), flush=True)
+try:
+    with open('/sys/fs/cgroup/cpu/cpu.stat') as f:
+        st = dict(line.split() for line in f if line.strip())
+    print('CPU_THROTTLED %s periods %s ns' % (st.get('nr_throttled', '?'), st.get('throttled_time', '?')), flush=True)
+except OSError:
+    pass
 sys.exit(code)
 EOF
 # log_every = epochs: one progress line, so that log volume is not what is measured.
@@ -79,10 +86,14 @@ env_flags=(
 )
 
 csv="$RESULTS/train.csv"
-echo "iter,arm,value,load1,busy,wall" >"$csv"
+echo "iter,arm,value,load1,busy,wall,throttled_ms" >"$csv"
 cpu_csv="$RESULTS/cpu.csv"
 echo "iter,arm,value" >"$cpu_csv"
 busy=""
+
+throttled_ms() { # $1: log file; the container's CFS throttled time in ms, "" where the cgroup was not visible
+    sed -n 's/^CPU_THROTTLED [0-9?]* periods \([0-9]*\) ns$/\1/p' "$1" | awk '{ printf "%.1f", $1 / 1e6 }'
+}
 
 train_seconds() { # $1: log file, $2: TRAIN or CPU; checks that the hyperparameters arrived, prints the seconds
     grep -q "\"epochs\": $EPOCHS" "$1" || die "the run did not get epochs=$EPOCHS: $(head -3 "$1")"
@@ -101,7 +112,7 @@ run_cloister() { # $1: iteration, $2: policy
     cpu=$(train_seconds "$log" CPU)
     [ -n "$secs" ] && [ -n "$cpu" ] || die "no TRAIN_SECONDS or CPU_SECONDS in $log"
     wall=$(curl -sS "$api/jobs/$id" | jq -r '[.startedAt, .finishedAt] | map(sub("\\.[0-9]+Z$"; "Z") | fromdate) | .[1] - .[0]' 2>/dev/null) || wall=""
-    [ "$it" = warm ] || echo "$it,$policy,$secs,$(load1),$busy,$wall" >>"$csv"
+    [ "$it" = warm ] || echo "$it,$policy,$secs,$(load1),$busy,$wall,$(throttled_ms "$log")" >>"$csv"
     [ "$it" = warm ] || echo "$it,$policy,$cpu" >>"$cpu_csv"
     note "$policy $it: $secs s (cpu $cpu s)"
 }
@@ -121,7 +132,7 @@ run_plain() { # $1: iteration, $2: arm (plain | plain-noenv)
     secs=$(train_seconds "$log" TRAIN)
     cpu=$(train_seconds "$log" CPU)
     [ -n "$secs" ] && [ -n "$cpu" ] || die "no TRAIN_SECONDS or CPU_SECONDS in $log"
-    [ "$it" = warm ] || echo "$it,$arm,$secs,$(load1),$busy,$((t1 - t0))" >>"$csv"
+    [ "$it" = warm ] || echo "$it,$arm,$secs,$(load1),$busy,$((t1 - t0)),$(throttled_ms "$log")" >>"$csv"
     [ "$it" = warm ] || echo "$it,$arm,$cpu" >>"$cpu_csv"
     note "$arm $it: $secs s (cpu $cpu s)"
 }
