@@ -71,7 +71,7 @@ REGISTRY_TEMPLATE="$HERE/registry/config.yml"
 REGISTRY_CONFIG=/etc/cloister/registry.yml
 REGISTRY_LOG=/var/log/cloister-registry.log
 REGISTRY_PID=/run/cloister-registry.pid
-HOST_PACKAGES=(docker.io runsc docker-registry debootstrap jq curl ca-certificates python3 iproute2)
+HOST_PACKAGES=(docker.io runsc docker-registry debootstrap jq curl ca-certificates python3 iproute2 openssl)
 
 step() { printf '==> %s\n' "$*"; }
 info() { printf '    %s\n' "$*"; }
