@@ -113,8 +113,13 @@ GAP_NAMES = {
         ("inspect image", "inspect image"): "(between the two inspects of ImageResolver)",
         ("inspect image", "engine info"): "201 answered, job queued, worker picks it up",
         ("engine info", "inspect image"): "(EngineRuntimes.check -> ImageResolver)",
-        ("inspect image", "create container"): "JobWorkspace.prepare: work dir, hyperparameters, tmpfs + 2 staged binds, mountinfo check",
+        ("inspect image", "create container"): "JobWorkspace.prepare (work dir, hyperparameters, tmpfs + 2 staged"
+                                               " binds, mountinfo check), then build the create request",
         ("create container", "attach"): "JobLog: create the log file, open the attach",
+        # Builds with the CIS step (DockerSandbox.benchmark, between create and start):
+        ("create container", "inspect container"): "(create answered -> CIS: inspect the container)",
+        ("inspect container", "engine info"): "(CIS: inspect parsed -> engine info)",
+        ("engine info", "attach"): "CIS section 5 evaluation, listener (audit record), JobLog: log file, open attach",
         ("attach", "start container"): "(attach established -> start)",
     },
     "docker": {

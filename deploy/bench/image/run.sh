@@ -90,8 +90,10 @@ mkdir -p "$WORK"
 cp -r "$repo/target/quarkus-app" "$WORK/app"
 jar cf "$WORK/bench.jar" -C "$repo/target/test-classes" dev/cloister/bench
 CP="$WORK/app/app/*:$WORK/app/lib/boot/*:$WORK/app/lib/main/*:$WORK/bench.jar"
+# env.txt and load.txt are appended to, so that a rerun of some phases (ONLY=...) into the same OUT keeps the
+# record of the phases it does not rerun.
 {
-    echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "run: $(date -u +%Y-%m-%dT%H:%M:%SZ), phases: $ONLY"
     echo "host: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME"), kernel $(uname -r)"
     echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
     echo "java: $(java -version 2>&1 | head -1)"
@@ -100,9 +102,8 @@ CP="$WORK/app/app/*:$WORK/app/lib/boot/*:$WORK/app/lib/main/*:$WORK/bench.jar"
     echo "jib-core: $(ls "$WORK"/app/lib/main | grep -o 'jib-core-[0-9.]*[0-9]')"
     echo "base: $base"
     echo "params: N=$N WARMUP=$WARMUP FRESH_N=$FRESH_N PROFILE_N=$PROFILE_N VERIFY_WARMUP=$VERIFY_WARMUP VERIFY_N=$VERIFY_N CLI_N=$CLI_N"
-} > "$OUT/env.txt"
-cat "$OUT/env.txt" >&2
-: > "$OUT/load.txt"
+} | tee -a "$OUT/env.txt" >&2
+echo "== run $(date -u +%Y-%m-%dT%H:%M:%SZ), phases: $ONLY" >> "$OUT/load.txt"
 note_load() { echo "$1: $(uptime)" | tee -a "$OUT/load.txt" >&2; }
 
 # --- 1. in process: Jib vs docker build + push, interleaved ------------------------------------------------------

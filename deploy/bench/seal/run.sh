@@ -11,7 +11,9 @@
 #   SKIP_BUILD=1      use target/ as it is (otherwise: mvn -q -B package -DskipTests)
 #   SPARSE_GIB=20     size of the sparse model for the heap comparison (0 skips it)
 #   HEAP_XMX=256m     fixed heap of the heap-measurement JVMs; SMALL_XMX=48m the tight-heap check
-#   VARIANTS=1        also time alternative hashing loops (SealBenchmark --variants; 0 skips)
+#   VARIANTS=1        also time alternative hashing loops (SealBenchmark --variants) and the seal / hash-only /
+#                     verify breakdown (SealBenchmark --breakdown); 0 skips both
+#   CLI_STARTUP=1     also run cli-startup.sh (the verify CLI's fixed cost, with and without AppCDS); 0 skips
 #   QUIET_CORES=0.5   before each timed run wait until other processes use fewer cores than this (2 s sample),
 #   QUIET_WAIT=60     but at most this many seconds; a run during which others used >= QUIET_CORES cores is
 #   ATTEMPTS=3        repeated, up to ATTEMPTS times; every attempt is in runs.csv, the last one is "kept"
@@ -246,8 +248,14 @@ heap_run 2g-"$SMALL_XMX" "$SMALL_XMX" "$model" 1
 if [ "$VARIANTS" = 1 ]; then
     note "hashing-loop variants"
     pre=$(wait_quiet)
-    { echo "pre_run_other_cores: $pre"; java -cp "$bench_cp" $B --variants "$model" 3 2,1; } \
-        >"$RESULTS/variants.log" 2>&1 || note "variants failed"
+    # Every timed run inside these JVMs waits for a quiet machine itself (< 0.3 cores used by others, 1 s sample).
+    { echo "pre_run_other_cores: $pre"
+      java -cp "$bench_cp" $B --variants "$model" 3 2 cloister,channel-64k,channel-1m,direct-64k,fis-1m,mmap-64m,mem-only
+      java -cp "$bench_cp" $B --variants "$model" 3 1 cloister,mmap-64m,mem-only
+      java -cp "$bench_cp" $B --variants "$model" 1 2 bc-channel-64k
+    } >"$RESULTS/variants.log" 2>&1 || note "variants failed"
+    note "seal / hash-only / verify breakdown"
+    java -cp "$bench_cp" $B --breakdown "$model" 7 >"$RESULTS/breakdown.log" 2>&1 || note "breakdown failed"
     pre=$(wait_quiet)
     { echo "pre_run_other_cores: $pre"; echo "# with the SHA-256 intrinsic switched off:"
       java -XX:+UnlockDiagnosticVMOptions -XX:-UseSHA256Intrinsics -cp "$bench_cp" $B --variants "$model" 1 2 cloister,mem-only
@@ -264,6 +272,13 @@ if [ "$SPARSE_GIB" -gt 0 ]; then
     heap_run "${SPARSE_GIB}g-sparse-$HEAP_XMX" "$HEAP_XMX" "$sparse" 1
     heap_run "${SPARSE_GIB}g-sparse-$SMALL_XMX" "$SMALL_XMX" "$sparse" 1
     rm -rf "$sparse"
+fi
+
+# ---- the CLI's fixed cost (JVM start, class loading, cold JIT), with and without AppCDS -----------------------------
+if [ "${CLI_STARTUP:-1}" = 1 ]; then
+    note "CLI start-up cost (cli-startup.sh)"
+    WORK=$WORK RESULTS=$RESULTS/cli QUIET_CORES=$QUIET_CORES QUIET_WAIT=$QUIET_WAIT ATTEMPTS=$ATTEMPTS \
+        "$here/cli-startup.sh" "$rounds" >"$RESULTS/cli-startup.log" 2>&1 || note "cli-startup.sh failed"
 fi
 
 python3 "$here/summarize.py" "$RESULTS" "$bytes" | tee "$RESULTS/summary.txt"

@@ -120,6 +120,18 @@ def main():
                   f["max_used_mib"], f["growth_mib"], f.get("sampler_alloc_mib", "?"), f.get("retained_mib", "?"),
                   f["gcs"], f["direct_max_mib"], "/".join(r[1] for r in runs), "/".join(r[3] for r in runs)))
 
+    path = os.path.join(results, "breakdown.log")
+    if os.path.exists(path):
+        print("\nbreakdown.log (one warm JVM, rounds with others < 0.3 cores):")
+        for line in open(path):
+            if line.startswith("BREAKDOWN"):
+                print("  " + line.rstrip())
+    path = os.path.join(results, "cli", "summary.txt")
+    if os.path.exists(path):
+        print("\ncli/summary.txt (verify CLI, whole process: --version, 1 KiB model, 2 GiB model; _cds = AppCDS):")
+        for line in open(path):
+            print("  " + line.rstrip())
+
     for log in ("variants.log", "variants-nointrinsic.log"):
         path = os.path.join(results, log)
         if os.path.exists(path):
