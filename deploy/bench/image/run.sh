@@ -59,12 +59,23 @@ wait_quiet() {
 
 phase() { case " $ONLY " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
-bench() { java -cp "$CP" dev.cloister.bench.ImageBenchmark "$@"; }
+bench() { java -cp "$CP" dev.cloister.bench.ImageBenchmark "$@" artifact="$artifact"; }
 
 # --- preconditions -------------------------------------------------------------------------------------------------
 curl -fsS -o /dev/null "http://$REGISTRY/v2/" || { echo "no registry at $REGISTRY: run deploy/host-setup.sh" >&2; exit 2; }
 [ -s "$BASE_REF" ] || { echo "no $BASE_REF: run deploy/host-setup.sh" >&2; exit 2; }
 base=$(tr -d '[:space:]' < "$BASE_REF")
+# The sealed example model: ARTIFACT, or the first job directory (by name) with a sealed model in it.
+artifact=${ARTIFACT:-}
+if [ -z "$artifact" ]; then
+    for d in /var/lib/cloister/artifacts/job-*/; do
+        if [ -f "$d/model.npz" ] && [ -f "$d/model.sig" ] && [ -f "$d/provenance.sigstore.json" ]; then
+            artifact=${d%/}
+            break
+        fi
+    done
+fi
+[ -n "$artifact" ] || { echo "no sealed example model under /var/lib/cloister/artifacts: run an example job" >&2; exit 2; }
 case "$base" in *@sha256:*) ;; *) echo "$BASE_REF does not pin the base by digest: $base" >&2; exit 2 ;; esac
 # Both sides start with the base in place: docker has it locally, the registry has it (Jib reads it from there).
 docker pull -q "$base" >/dev/null
@@ -101,6 +112,7 @@ CP="$WORK/app/app/*:$WORK/app/lib/boot/*:$WORK/app/lib/main/*:$WORK/bench.jar"
     echo "registry: $(docker-registry --version 2>/dev/null || echo unknown)"
     echo "jib-core: $(ls "$WORK"/app/lib/main | grep -o 'jib-core-[0-9.]*[0-9]')"
     echo "base: $base"
+    echo "model: $artifact ($(du -sb "$artifact" | cut -f1) bytes: $(cd "$artifact" && ls | tr '\n' ' '))"
     echo "params: N=$N WARMUP=$WARMUP FRESH_N=$FRESH_N PROFILE_N=$PROFILE_N VERIFY_WARMUP=$VERIFY_WARMUP VERIFY_N=$VERIFY_N CLI_N=$CLI_N"
 } | tee -a "$OUT/env.txt" >&2
 echo "== run $(date -u +%Y-%m-%dT%H:%M:%SZ), phases: $ONLY" >> "$OUT/load.txt"

@@ -72,11 +72,11 @@ import javax.net.ssl.HttpsURLConnection;
  *       Dockerfile, meta.properties). {@code same} copies the sealed example model unchanged; {@code new} copies
  *       it, changes metrics.json (a nonce) and reseals it as a new job with a throwaway host key.</li>
  *   <li>{@code build out=D work=D n=N warmup=W}: interleaved ServingImageBuilder.build (in process) vs
- *       {@code docker build} (classic builder) + {@code docker push}, for the "same content again" and the
- *       "new model" cases.</li>
+ *       {@code docker build} (classic builder) + {@code docker push}, and + a cache-friendly reordering of the
+ *       Dockerfile, for the "same content again" and the "new model" cases.</li>
  *   <li>{@code once ctx=D tag=T cache=D}: one ServingImageBuilder.build in this JVM (for whole-process timing).</li>
  *   <li>{@code profile out=D work=D n=N}: the production layers through Jib with its timer events, to see where
- *       a Jib build spends its time.</li>
+ *       a Jib build spends its time, as ServingImageBuilder configures Jib and with alwaysCacheBaseImage.</li>
  *   <li>{@code verify out=D work=D warmup=W n=N}: signs one image and times ImageVerifier.verify.</li>
  * </ul>
  */
@@ -506,13 +506,18 @@ public final class ImageBenchmark {
         ImageReference base = base();
         Path artifact = artifact(a);
         HostKeys keys = HostKeys.open(work.resolve("keys"), PASS);
-        Path cache = work.resolve("jib-cache");
         Class<?> layers = Class.forName("dev.cloister.image.ServingLayers");
         Method layer = layers.getDeclaredMethod("layer", String.class, Path.class, List.class, AbsoluteUnixPath.class);
         layer.setAccessible(true);
         StringBuilder md = new StringBuilder();
         Ctx same = prepareSame(work.resolve("same"), artifact, base);
-        for (String kase : List.of("new", "same")) {
+        // ServingImageBuilder's Containerizer (alwaysCacheBaseImage false, Jib's default), then the same with
+        // Containerizer.setAlwaysCacheBaseImage(true): Jib keeps the base layers locally and, for a base pinned by
+        // digest whose layers are all cached, skips pulling its manifest and config from the registry.
+        for (String variant : List.of("new", "same", "new+cacheBase", "same+cacheBase")) {
+            String kase = variant.substring(0, variant.indexOf('+') < 0 ? variant.length() : variant.indexOf('+'));
+            boolean cacheBase = variant.endsWith("+cacheBase");
+            Path cache = work.resolve(cacheBase ? "jib-cache-base" : "jib-cache");
             // description (digests and sizes taken out) -> per build: {calls, longest, sum}
             Map<String, List<double[]>> timers = new TreeMap<>();
             List<Double> hash = new ArrayList<>();
@@ -520,7 +525,8 @@ public final class ImageBenchmark {
             List<Double> fallbackCounts = new ArrayList<>();
             for (int i = -3; i < n; i++) {
                 Ctx ctx = kase.equals("same") ? same
-                        : prepareNew(work.resolve("p-" + (i + 3)), artifact, base, keys, RUN + "-p" + i);
+                        : prepareNew(work.resolve("p-" + variant + "-" + (i + 3)), artifact, base, keys,
+                                RUN + "-p" + i);
                 long t0 = System.nanoTime();
                 ModelManifest model = ModelManifest.hash(ctx.model(), List.of(ModelSigner.SIGNATURE_FILE,
                         JobSealer.PROVENANCE_FILE));
@@ -544,7 +550,9 @@ public final class ImageBenchmark {
                 List<String> fallbacks = new ArrayList<>();
                 ExecutorService executor = Executors.newCachedThreadPool();
                 Containerizer containerizer = Containerizer.to(RegistryImage.named(target("jib",
-                                RUN + "-profile-" + kase + "-" + i).toString()))
+                                RUN + "-profile-" + variant.replace('+', '-').toLowerCase(Locale.ROOT) + "-" + i)
+                                .toString()))
+                        .setAlwaysCacheBaseImage(cacheBase)
                         .setAllowInsecureRegistries(true).setBaseImageLayersCache(cache.resolve("base"))
                         .setApplicationLayersCache(cache.resolve("application")).setExecutorService(executor)
                         .setToolName("cloister-bench")
@@ -577,12 +585,14 @@ public final class ImageBenchmark {
                     mine.forEach((k, v) -> timers.computeIfAbsent(k, x -> new ArrayList<>()).add(new double[] {
                         v.size(), pct(v, 100), v.stream().mapToDouble(Double::doubleValue).sum()}));
                 }
-                System.out.printf("profile %s %d: hash %.1f ms, containerize %.1f ms (%s)%n", kase, i,
+                System.out.printf("profile %s %d: hash %.1f ms, containerize %.1f ms (%s)%n", variant, i,
                         (t1 - t0) / 1e6, (t3 - t2) / 1e6, c.getDigest());
             }
-            md.append(String.format(Locale.ROOT, "Jib timer events, %s content, N=%d after 3 warm-ups, load1 %.2f at"
-                    + " the end (medians, ms; steps run concurrently, so they overlap and do not add up to the"
-                    + " total).%n%n", kase, n, load()));
+            md.append(String.format(Locale.ROOT, "Jib timer events, %s content, %s, N=%d after 3 warm-ups, load1 %.2f"
+                    + " at the end (medians, ms; steps run concurrently, so they overlap and do not add up to the"
+                    + " total).%n%n", kase, cacheBase ? "**with Containerizer.setAlwaysCacheBaseImage(true)** (not what"
+                    + " ServingImageBuilder does)" : "as ServingImageBuilder does (alwaysCacheBaseImage false)", n,
+                    load()));
             md.append("| step | calls per build | longest call (median over builds) | all calls summed (median) |\n"
                     + "|---|---|---|---|\n");
             md.append(String.format(Locale.ROOT, "| (ServingImageBuilder input checks: hash model + serving code) | 1"

@@ -2,6 +2,7 @@ package dev.cloister.bench;
 
 import com.sun.management.GarbageCollectionNotificationInfo;
 import dev.cloister.digest.Digest;
+import dev.cloister.files.AtomicFiles;
 import dev.cloister.keys.HostKeys;
 import dev.cloister.seal.ModelManifest;
 import dev.cloister.seal.ModelSigner;
@@ -63,6 +64,7 @@ import java.util.stream.Stream;
  * SealBenchmark --variants MODEL_DIR REPS THREADS[,THREADS..] [VARIANT,..]
  *                                              alternative hashing loops over the same files (no signing)
  * SealBenchmark --breakdown MODEL_DIR REPS     seal, bare ModelManifest.hash and verify interleaved in one JVM
+ * SealBenchmark --cold-parse BUNDLE protobuf|jackson   first parse of a bundle in a fresh JVM
  * </pre>
  */
 public final class SealBenchmark {
@@ -82,6 +84,7 @@ public final class SealBenchmark {
             case "--serve" -> serve(Path.of(need(args, 1)), args.length > 2 ? Path.of(args[2]) : null);
             case "--init-keys" -> initKeys(Path.of(need(args, 1)));
             case "--seal-once" -> sealOnce(Path.of(need(args, 1)), Path.of(need(args, 2)));
+            case "--cold-parse" -> coldParse(Path.of(need(args, 1)), need(args, 2));
             case "--breakdown" -> breakdown(Path.of(need(args, 1)), Integer.parseInt(need(args, 2)));
             case "--variants" -> variants(Path.of(need(args, 1)), Integer.parseInt(need(args, 2)),
                     parseInts(need(args, 3)), args.length > 4 ? List.of(args[4].split(",")) : VARIANTS);
@@ -324,17 +327,37 @@ public final class SealBenchmark {
             List<Double> seal = new ArrayList<>();
             List<Double> verify = new ArrayList<>();
             List<Double> hash = new ArrayList<>();
+            List<Double> write = new ArrayList<>();
+            // Sealing ends with AtomicFiles.write of model.sig (fsync of the file and of the directory); the same
+            // write of the same size, next to the model (not in it), shows what durability costs on this disk now.
+            Path probe = model.toAbsolutePath().getParent().resolve(".seal-bench-fsync-probe");
             int quietRounds = 0;
             for (int i = 0; i <= reps; i++) { // round 0 is the warm-up
                 waitQuiet();
                 double busy0 = machineBusySeconds();
                 double cpu0 = processCpuSeconds();
                 long r0 = System.nanoTime();
-                double s = timeSeal(signer, model);
-                long t0 = System.nanoTime();
-                ModelManifest.hash(model, List.of(ModelSigner.SIGNATURE_FILE), ModelManifest.DEFAULT_HASH_THREADS);
-                double h = secondsSince(t0);
-                double v = timeVerify(verifier, model, pem);
+                // The order rotates round by round: the first operation after the quiet wait may run slower.
+                double s = 0;
+                double h = 0;
+                double v = 0;
+                for (int k = 0; k < 3; k++) {
+                    switch ((k + i) % 3) {
+                        case 0 -> s = timeSeal(signer, model);
+                        case 1 -> {
+                            long t0 = System.nanoTime();
+                            ModelManifest.hash(model, List.of(ModelSigner.SIGNATURE_FILE),
+                                    ModelManifest.DEFAULT_HASH_THREADS);
+                            h = secondsSince(t0);
+                        }
+                        default -> v = timeVerify(verifier, model, pem);
+                    }
+                }
+                byte[] sig = Files.readAllBytes(model.resolve(ModelSigner.SIGNATURE_FILE));
+                long w0 = System.nanoTime();
+                AtomicFiles.write(probe, sig);
+                double w = secondsSince(w0);
+                Files.delete(probe);
                 double other = Math.max(0, machineBusySeconds() - busy0 - (processCpuSeconds() - cpu0))
                         / secondsSince(r0);
                 // Only rounds during which other processes used < 0.3 cores count: the machine is shared.
@@ -343,10 +366,12 @@ public final class SealBenchmark {
                     seal.add(s);
                     hash.add(h);
                     verify.add(v);
+                    write.add(w);
                     quietRounds++;
                 }
-                OUT.printf("round %d  seal %.3f s  hash-only %.3f s  verify %.3f s  others %.2f cores%s  load %s%n",
-                        i, s, h, v, other, i == 0 ? " (warm-up)" : quiet ? "" : " (contended: not counted)",
+                OUT.printf("round %d (first: %s)  seal %.3f s  hash-only %.3f s  verify %.3f s  model.sig-sized "
+                                + "atomic write %.3f s  others %.2f cores%s  load %s%n",
+                        i, List.of("seal", "hash", "verify").get(i % 3), s, h, v, w, other, i == 0 ? " (warm-up)" : quiet ? "" : " (contended: not counted)",
                         loadAverage());
             }
             if (quietRounds == 0) {
@@ -357,13 +382,36 @@ public final class SealBenchmark {
             double mh = median(hash);
             double mv = median(verify);
             OUT.printf("BREAKDOWN %d quiet rounds: median seal %.3f s, hash-only %.3f s, verify %.3f s; "
-                            + "seal - hash %+.3f s, verify - hash %+.3f s, verify/seal %.3f; minima %.3f / %.3f / %.3f%n",
-                    quietRounds, ms, mh, mv, ms - mh, mv - mh, mv / ms,
+                            + "seal - hash %+.3f s, verify - hash %+.3f s, verify/seal %.3f; atomic write (fsync) "
+                            + "median %.3f s, max %.3f s; minima %.3f / %.3f / %.3f%n",
+                    quietRounds, ms, mh, mv, ms - mh, mv - mh, mv / ms, median(write),
+                    write.stream().max(Double::compare).orElseThrow(),
                     seal.stream().min(Double::compare).orElseThrow(), hash.stream().min(Double::compare).orElseThrow(),
                     verify.stream().min(Double::compare).orElseThrow());
         } finally {
             deleteTree(keyDir);
         }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // The verify CLI's class-loading cost for the bundle: the first parse of model.sig in a fresh JVM, the way
+    // SignedBundle does it (protobuf JsonFormat into the sigstore Bundle) or with Jackson (which verify loads anyway).
+
+    private static void coldParse(Path bundleFile, String how) throws Exception {
+        String text = Files.readString(bundleFile);
+        long t0 = System.nanoTime();
+        int size = switch (how) {
+            case "protobuf" -> {
+                var builder = dev.sigstore.proto.bundle.v1.Bundle.newBuilder();
+                com.google.protobuf.util.JsonFormat.parser().merge(text, builder);
+                yield builder.build().getDsseEnvelope().getPayload().size();
+            }
+            case "jackson" -> new com.fasterxml.jackson.databind.ObjectMapper().readTree(text)
+                    .path("dsseEnvelope").path("payload").asText().length();
+            default -> throw new IllegalArgumentException("protobuf or jackson");
+        };
+        OUT.printf("COLD_PARSE %s %.4f s (payload %d)  jvm uptime before parse %.3f s%n", how, secondsSince(t0), size,
+                ManagementFactory.getRuntimeMXBean().getUptime() / 1000.0 - secondsSince(t0));
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -700,7 +748,8 @@ public final class SealBenchmark {
                        SealBenchmark --init-keys KEY_DIR
                        SealBenchmark --seal-once MODEL_DIR KEY_DIR
                        SealBenchmark --variants MODEL_DIR REPS THREADS[,THREADS..] [VARIANT,..]
-                       SealBenchmark --breakdown MODEL_DIR REPS""");
+                       SealBenchmark --breakdown MODEL_DIR REPS
+                       SealBenchmark --cold-parse BUNDLE protobuf|jackson""");
         System.exit(2);
     }
 
