@@ -130,7 +130,7 @@ cpu_busy() {
         'BEGIN { printf "%.2f", (t > 0) ? u / t : 0 }'
 }
 
-# Before a pair of runs: waits (up to QUIET_WAIT s, default 120) until the machine's CPUs were at most QUIET_MAX
+# Before a run: waits (up to QUIET_WAIT s, default 120) until the machine's CPUs were at most QUIET_MAX
 # busy (default 0.25 = a quarter of all cores) over one second, so that other work on a shared host disturbs the
 # runs less; QUIET_MAX=1 disables the wait. Sets $busy to the last reading, which the scripts record per run.
 wait_quiet() {

@@ -52,8 +52,12 @@ async def main():
     listen, upstream, log_path = sys.argv[1:4]
     log = Log(log_path)
     counter = itertools.count(1)
+    live = set()  # asyncio keeps only weak references to connection tasks; a collected one would drop its link
 
     async def handle(c_reader, c_writer):
+        task = asyncio.current_task()
+        live.add(task)
+        task.add_done_callback(live.discard)
         conn = next(counter)
         u_reader, u_writer = await asyncio.open_unix_connection(upstream)
         pending = [0]

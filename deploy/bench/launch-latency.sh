@@ -6,8 +6,9 @@
 # (read from the engine's socket; Cloister names its containers cloister-<jobId>). The job sleeps 3 s, so the
 # container still exists when it is inspected; both arms poll the engine the same way at the same interval while
 # the launch is in flight, so the poll's load is the same in both. Runs are interleaved A, B, A, B... after WARMUP
-# unrecorded pairs, one container at a time, with a pause between runs; before each pair the script waits (bounded)
-# for the host's CPUs to be mostly idle (common.sh: wait_quiet) and records how busy they were.
+# unrecorded pairs, one container at a time, with a pause between runs; before each run (each, not each pair, so
+# that neither arm is always the one that follows the wait) the script waits (bounded) for the host's CPUs to be
+# mostly idle (common.sh: wait_quiet) and records how busy they were.
 #
 # Before measuring, the script checks that the baseline really is "the same flags": it compares the two
 # containers' engine configs (runtime, user, entrypoint, command, env, network, capabilities, security options
@@ -49,8 +50,9 @@ done
 for i in $(seq 1 "$N"); do
     wait_quiet
     run_cloister "$i"; sleep "$PAUSE"
+    wait_quiet
     run_docker "$i"; sleep "$PAUSE"
-    note "pair $i/$N done (cpu busy before it: $busy)"
+    note "pair $i/$N done"
 done
 
 # Latency = StartedAt - t0, in ms; warm-ups and the flag check are left out.

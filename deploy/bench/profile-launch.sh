@@ -68,8 +68,9 @@ fi
 for i in $(seq 1 "$N"); do
     wait_quiet
     run_cloister "$i"; sleep "$PAUSE"
+    wait_quiet
     DOCKER_HOST="unix://$proxy_sock" run_docker "$i"; sleep "$PAUSE"
-    note "pair $i/$N done (cpu busy before it: $busy)"
+    note "pair $i/$N done"
 done
 perf_txt=()
 if [ -n "$perf_pid" ]; then

@@ -23,7 +23,7 @@
 #         thread per host core.
 #
 # Interleaved per iteration: restricted, plain, then strict (first N_STRICT iterations) and plain-noenv (first NOENV
-# iterations), after one unrecorded warm-up of each arm. One job at a time; before each iteration the script waits
+# iterations), after one unrecorded warm-up of each arm. One job at a time; before each run the script waits
 # (bounded) for the host's CPUs to be mostly idle (common.sh: wait_quiet) and records how busy they were.
 #
 # Usage: deploy/bench/sandbox-tax.sh     (as root, with Cloister up: deploy/bench/service.sh start)
@@ -142,11 +142,10 @@ run_cloister warm restricted; sleep "$PAUSE"
 run_plain warm plain; sleep "$PAUSE"
 [ "$N_STRICT" -gt 0 ] && { run_cloister warm strict; sleep "$PAUSE"; }
 for i in $(seq 1 "$N"); do
-    wait_quiet
-    run_cloister "$i" restricted; sleep "$PAUSE"
-    run_plain "$i" plain; sleep "$PAUSE"
-    if [ "$i" -le "$N_STRICT" ]; then run_cloister "$i" strict; sleep "$PAUSE"; fi
-    if [ "$i" -le "$NOENV" ]; then run_plain "$i" plain-noenv; sleep "$PAUSE"; fi
+    wait_quiet; run_cloister "$i" restricted; sleep "$PAUSE"
+    wait_quiet; run_plain "$i" plain; sleep "$PAUSE"
+    if [ "$i" -le "$N_STRICT" ]; then wait_quiet; run_cloister "$i" strict; sleep "$PAUSE"; fi
+    if [ "$i" -le "$NOENV" ]; then wait_quiet; run_plain "$i" plain-noenv; sleep "$PAUSE"; fi
 done
 
 echo

@@ -2,7 +2,7 @@
 # Diagnostic for launch-latency.sh: does anything about the container Cloister creates make the engine's start
 # slower than for the baseline? Times the engine's part alone (create, and start -> State.StartedAt) for four
 # variants of the baseline container of launch-lib.sh, created and started with the docker CLI through the
-# timestamping proxy (engine-proxy.py), interleaved, one container at a time:
+# timestamping proxy (engine-proxy.py), interleaved, one container at a time, each after wait_quiet:
 #
 #   plain          the baseline: plain host directories bound with the engine's readonly option
 #   attach         plain + a client attached before the start (docker start -a), as Cloister's JobLog does
@@ -83,9 +83,8 @@ run_variant() { # $1: iteration, $2: variant
 variants=(plain attach staged staged-attach)
 for v in "${variants[@]}"; do run_variant w "$v"; done
 for i in $(seq 1 "$N"); do
-    wait_quiet
-    for v in "${variants[@]}"; do run_variant "$i" "$v"; sleep "$PAUSE"; done
-    note "round $i/$N done (cpu busy before it: $busy)"
+    for v in "${variants[@]}"; do wait_quiet; run_variant "$i" "$v"; sleep "$PAUSE"; done
+    note "round $i/$N done"
 done
 
 # Per variant: the create call, and start request -> State.StartedAt (proxy log + the engine's StartedAt).
@@ -110,10 +109,11 @@ for r in csv.DictReader(open(sys.argv[1])):
         continue
     name = r["name"]
     cr = next(c for c in calls if c["method"] == "POST" and "/containers/create" in c["path"] and "name=" + name in c["path"])
-    st = next(c for c in calls if c["method"] == "POST" and c["path"].split("?")[0].endswith("/containers/%s/start" % name))
+    # docker start -a addresses the container by ID, plain docker start by name: take the first start after create.
+    st = next(c for c in calls if c["t"] > cr["t"] and c["method"] == "POST" and c["path"].split("?")[0].endswith("/start"))
     d = by_variant.setdefault(r["variant"], {"create": [], "start": []})
-    d["create"].append((cr["t_resp"] - cr["t_req"]) / 1e6)
-    d["start"].append((ns(r["started_at"]) - st["t_req"]) / 1e6)
+    d["create"].append((cr["t_resp"] - cr["t"]) / 1e6)
+    d["start"].append((ns(r["started_at"]) - st["t"]) / 1e6)
 p90 = lambda v: statistics.quantiles(v, n=10, method="inclusive")[8]
 base = by_variant.get("plain")
 print("%-14s %3s %12s %12s %14s %14s %10s" % ("variant", "n", "create med", "create p90", "start->Started", "p90", "vs plain"))

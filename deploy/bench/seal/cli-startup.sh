@@ -10,8 +10,10 @@
 # ATTEMPTS=3 (as in run.sh: a run during which other processes used >= QUIET_CORES cores is repeated).
 set -euo pipefail
 rounds=${1:-7}
-[ -n "${WORK:-}" ] && [ -d "$WORK/cp" ] && [ -d "$WORK/model" ] && [ -d "$WORK/keys" ] \
-    || { echo "cli-startup.sh: set WORK to a scratch directory kept by run.sh (KEEP=1)" >&2; exit 1; }
+if [ -z "${WORK:-}" ] || [ ! -d "$WORK/cp" ] || [ ! -d "$WORK/model" ] || [ ! -d "$WORK/keys" ]; then
+    echo "cli-startup.sh: set WORK to a scratch directory kept by run.sh (KEEP=1)" >&2
+    exit 1
+fi
 RESULTS=${RESULTS:-/tmp/cloister-bench/seal-cli-$(date -u +%Y%m%dT%H%M%SZ)}
 QUIET_CORES=${QUIET_CORES:-0.5}
 QUIET_WAIT=${QUIET_WAIT:-60}
@@ -23,7 +25,7 @@ note() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
 
 app_cp="$WORK/cp/app/app/*:$WORK/cp/app/lib/main/*"
 bench_cp="$app_cp:$WORK/cp/bench"
-pub=$(ls "$WORK"/keys/*.pub.pem | head -1)
+pub=$(find "$WORK/keys" -name '*.pub.pem' | head -1)
 model=$WORK/model
 tiny=$WORK/tiny
 rm -rf "$tiny"; mkdir -p "$tiny"

@@ -126,6 +126,7 @@ wait_quiet() {
 }
 
 coproc WARM { exec java -cp "$bench_cp" $B --serve "$model" "$keys" 2>"$RESULTS/warm-jvm.err"; }
+# shellcheck disable=SC2153 # WARM_PID is set by coproc
 warm_pid=$WARM_PID
 read -r -t 600 -u "${WARM[0]}" ready _ || die "warm JVM did not start (see $RESULTS/warm-jvm.err)"
 [ "$ready" = ready ] || die "warm JVM said '$ready'"
@@ -151,7 +152,7 @@ run_arm() {
             c0=$(proc_cpu "$warm_pid")
             t0=$EPOCHREALTIME
             echo "${arm%_warm}" >&"${WARM[1]}"
-            read -r -t 600 -u "${WARM[0]}" op secs _ gbps || die "warm JVM stopped answering"
+            read -r -t 600 -u "${WARM[0]}" op secs _ _ || die "warm JVM stopped answering"
             t1=$EPOCHREALTIME
             c1=$(proc_cpu "$warm_pid")
             [ "$op" = "${arm%_warm}" ] || die "warm JVM answered '$op $secs'"
