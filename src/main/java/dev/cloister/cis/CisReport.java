@@ -1,5 +1,7 @@
 package dev.cloister.cis;
 
+import dev.cloister.markdown.MarkdownTable;
+
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -44,31 +46,17 @@ public record CisReport(String container, String image, String engine, List<CisR
     public String markdown() {
         StringBuilder md = new StringBuilder();
         md.append("## ").append(CisItem.BENCHMARK).append("\n\n");
-        md.append("Container ").append(escape(container)).append(", image ").append(escape(image)).append(", on ")
-                .append(escape(engine)).append(".\n");
+        md.append("Container ").append(MarkdownTable.escape(container)).append(", image ").append(MarkdownTable.escape(image)).append(", on ")
+                .append(MarkdownTable.escape(engine)).append(".\n");
         md.append("Judged from `docker inspect` of the container and `docker info` of its engine only:")
                 .append(" nothing was run inside the container.\n\n");
         md.append(counts().entrySet().stream().map(e -> e.getValue() + " " + e.getKey())
                 .collect(Collectors.joining(" · ", "**", "**"))).append("\n\n");
-        md.append("| id | title | status | evidence |\n|---|---|---|---|\n");
+        MarkdownTable table = new MarkdownTable("id", "title", "status", "evidence");
         for (CisResult r : results) {
-            String status = r.status() == CisResult.Status.FAIL ? "**FAIL**" : r.status().name();
-            md.append("| ").append(escape(r.id())).append(" | ").append(escape(r.title())).append(" | ").append(status)
-                    .append(" | ").append(escape(r.evidence())).append(" |\n");
+            table.row(2, r.status() == CisResult.Status.FAIL, r.id(), r.title(), r.status().name(), r.evidence());
         }
+        md.append(table.render());
         return md.toString();
-    }
-
-    // Table cells are one line; Markdown's own characters are escaped so that evidence (JSON sizes in <...>,
-    // CAP_NAMES, paths) shows as text and a | cannot open a new cell.
-    static String escape(String text) {
-        StringBuilder out = new StringBuilder(text.length() + 16);
-        for (char c : text.replace("\r", " ").replace("\n", " ").toCharArray()) {
-            if ("\\`*_|[]<>#".indexOf(c) >= 0) {
-                out.append('\\');
-            }
-            out.append(c);
-        }
-        return out.toString();
     }
 }

@@ -38,7 +38,7 @@ class CisReportTest {
         String row = report.markdown().lines().filter(l -> l.startsWith("| 5.32")).findFirst().orElseThrow();
 
         assertEquals("| 5.32 | Ensure that the Docker socket is not mounted inside any containers | **FAIL** | "
-                + "Mounts \\[bind /a\\|b → /x\\_y (rw)\\] second line \\<b\\> |", row);
+                + "Mounts \\[bind /a\\|b → /x_y (rw)\\] second line \\<b\\> |", row);
         assertEquals(List.of(failed), report.failures());
     }
 }
