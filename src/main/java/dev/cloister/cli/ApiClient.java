@@ -45,6 +45,17 @@ final class ApiClient {
         return send(HttpRequest.newBuilder(base.resolve(path)).timeout(REQUEST).GET().build());
     }
 
+    /** A text representation of a resource (e.g. a report as {@code text/markdown}). */
+    String getText(String path, String accept) {
+        return exchange(HttpRequest.newBuilder(base.resolve(path)).timeout(REQUEST).header("Accept", accept).GET()
+                .build(), HttpResponse.BodyHandlers.ofByteArray(), r -> {
+            if (r.statusCode() >= 400) {
+                throw problem(r.statusCode(), r.body());
+            }
+            return new String(r.body(), java.nio.charset.StandardCharsets.UTF_8);
+        });
+    }
+
     JsonNode post(String path, String contentType, byte[] body) {
         return send(HttpRequest.newBuilder(base.resolve(path)).timeout(REQUEST)
                 .header("Content-Type", contentType).POST(HttpRequest.BodyPublishers.ofByteArray(body)).build());
