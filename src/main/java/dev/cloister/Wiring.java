@@ -16,6 +16,8 @@ import dev.cloister.keys.KeyException;
 import dev.cloister.keys.KeyInfo;
 import dev.cloister.keys.Passphrase;
 import dev.cloister.policy.Policies;
+import dev.cloister.review.PolicyReports;
+import dev.cloister.review.ProbeSuite;
 import dev.cloister.seal.JobSealer;
 import dev.cloister.sandbox.DockerSandbox;
 import dev.cloister.sandbox.DockerTimeouts;
@@ -158,6 +160,25 @@ public class Wiring {
                 new JobSealer(keys::signer, config.sealHashThreads()), publisher, reader, audit,
                 new JobService.Settings(absolute(config.dataDir()).resolve("artifacts"), config.jobs().concurrency(),
                         builderId), clock);
+    }
+
+    @Produces
+    @Singleton
+    ProbeSuite probeSuite(CloisterConfig config, JobService jobs, Clock clock) {
+        return new ProbeSuite(jobs, absolute(config.dataDir()).resolve("evidence").resolve("probes"), clock);
+    }
+
+    void close(@Disposes ProbeSuite probes) {
+        probes.close();
+    }
+
+    /** Reports compare each policy's profile with Docker's default, kept beside the profiles (deploy/seccomp). */
+    @Produces
+    @Singleton
+    PolicyReports policyReports(CloisterConfig config, Policies policies, JobService jobs, ProbeSuite probes,
+                                Clock clock) throws IOException {
+        String dockerDefault = java.nio.file.Files.readString(config.policies().seccompDir().resolve("docker-default.json"));
+        return new PolicyReports(policies, jobs, probes, dockerDefault, clock);
     }
 
     private static String hostname() {
