@@ -3,6 +3,15 @@ package dev.cloister;
 import dev.cloister.audit.AuditLog;
 import dev.cloister.dataset.DatasetRegistry;
 import dev.cloister.job.JobService;
+import dev.cloister.job.JobStore;
+import dev.cloister.job.SealCheck;
+import dev.cloister.keys.KeyId;
+import dev.cloister.verify.ModelVerifier;
+import dev.cloister.verify.ReleaseClaims;
+import dev.cloister.verify.SealVerifier;
+import dev.cloister.verify.VerificationException;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.event.Observes;
 import dev.cloister.job.JobSpecReader;
 import dev.cloister.policy.Admission;
 import dev.cloister.image.ImageReference;
@@ -32,6 +41,7 @@ import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.List;
 import java.util.Optional;
 import java.util.function.Supplier;
 
@@ -151,15 +161,44 @@ public class Wiring {
         return config.builderId().orElseGet(() -> "urn:cloister:host:" + hostname());
     }
 
+    /** The jobs in the database (the datasource's schema is migrated by Flyway before this runs). */
+    @Produces
+    @Singleton
+    JobStore jobStore() {
+        return JobStore.database();
+    }
+
+    /** A seal counts only when Cloister's own verifier accepts it with the public key that signed it. */
+    @Produces
+    @Singleton
+    SealCheck sealCheck(HostKeys keys) {
+        SealVerifier verifier = new SealVerifier(new ModelVerifier());
+        return (dir, keyId) -> {
+            String pem;
+            try {
+                pem = keys.publicKey(KeyId.parse(keyId)).text();
+            } catch (KeyException | IllegalArgumentException e) {
+                throw new VerificationException("the sealing key " + keyId + " is not one of this host's keys");
+            }
+            verifier.verify(dir, pem, Optional.of(dir.resolve(JobSealer.PROVENANCE_FILE)), ReleaseClaims.NONE, List.of());
+        };
+    }
+
     @Produces
     @Singleton
     JobService jobs(CloisterConfig config, Policies policies, DatasetRegistry datasets, DockerSandbox sandbox,
-                    HostKeys keys, RegistryPublisher publisher, JobSpecReader reader, AuditLog audit, Clock clock) {
+                    HostKeys keys, SealCheck sealCheck, RegistryPublisher publisher, JobSpecReader reader,
+                    AuditLog audit, JobStore store, Clock clock) {
         String builderId = builderId(config);
         return new JobService(policies, datasets, new Admission(absolute(config.dataDir()).resolve("work")), sandbox,
-                new JobSealer(keys::signer, config.sealHashThreads()), publisher, reader, audit,
+                new JobSealer(keys::signer, config.sealHashThreads()), sealCheck, publisher, reader, audit, store,
                 new JobService.Settings(absolute(config.dataDir()).resolve("artifacts"), config.jobs().concurrency(),
                         builderId), clock);
+    }
+
+    /** Once the store, the sandbox and the keys are up: settle the jobs an earlier process left unfinished. */
+    void recoverJobs(@Observes StartupEvent start, JobService jobs) {
+        jobs.recover();
     }
 
     @Produces

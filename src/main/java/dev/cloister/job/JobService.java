@@ -19,6 +19,8 @@ import dev.cloister.seal.SealException;
 import dev.cloister.sandbox.RunResult;
 import dev.cloister.sandbox.SandboxException;
 import dev.cloister.sandbox.SandboxRuntime;
+import dev.cloister.sandbox.LeftContainer;
+import dev.cloister.verify.VerificationException;
 import org.jboss.logging.Logger;
 
 import java.nio.file.Path;
@@ -50,23 +52,24 @@ public final class JobService implements AutoCloseable {
     private final Admission admission;
     private final SandboxRuntime runtime;
     private final JobSealer sealer;
+    private final SealCheck sealCheck;
     private final ModelPublisher publisher;
     private final JobSpecReader reader;
     private final AuditLog audit;
     private final Settings settings;
     private final Clock clock;
     private final SecureRandom random = new SecureRandom();
-    private final JobStore store = new JobStore();
-    private final Map<JobId, ContainerPlan> plans = new ConcurrentHashMap<>();
-    private final Map<JobId, List<CisResult>> cisResults = new ConcurrentHashMap<>();
+    private final JobStore store;
     private final Set<JobId> cancelRequested = ConcurrentHashMap.newKeySet();
     private final ExecutorService workers;
     private volatile boolean accepting = true;
 
     public JobService(Policies policies, DatasetRegistry datasets, Admission admission, SandboxRuntime runtime,
-                      JobSealer sealer, ModelPublisher publisher, JobSpecReader reader, AuditLog audit,
-                      Settings settings, Clock clock) {
+                      JobSealer sealer, SealCheck sealCheck, ModelPublisher publisher, JobSpecReader reader,
+                      AuditLog audit, JobStore store, Settings settings, Clock clock) {
         this.sealer = sealer;
+        this.sealCheck = sealCheck;
+        this.store = store;
         this.publisher = publisher;
         this.policies = policies;
         this.datasets = datasets;
@@ -155,8 +158,7 @@ public final class JobService implements AutoCloseable {
                 JobState.QUEUED, clock.instant(), null, null, null, "admitted under policy '" + policy.name() + "'",
                 List.of(), null, parsed.document().toString(), null, null, null,
                 List.of(new Job.Transition(null, JobState.QUEUED, clock.instant(), "admitted")));
-        plans.put(id, plan);
-        store.add(job);
+        store.add(job, plan);
         audit.record(actor, "job.admit", id.value(), "admitted", Map.of(
                 "name", spec.name(), "team", spec.team(), "policy", policy.name(),
                 "policyDigest", policy.digest().toString(), "image", plan.image().toString()));
@@ -165,17 +167,17 @@ public final class JobService implements AutoCloseable {
     }
 
     private void execute(JobId id) {
-        ContainerPlan plan = plans.get(id);
         if (cancelRequested.contains(id) || store.find(id).map(j -> j.state() != JobState.QUEUED).orElse(true)) {
             return;
         }
+        ContainerPlan plan = store.plan(id).orElseThrow();
         Path artifactDir = settings.artifactRoot().resolve(id.value());
         RunResult result;
         try {
             result = runtime.run(plan, artifactDir, new RunListener() {
                 @Override
                 public void configured(String containerId, List<CisResult> cis) {
-                    cisResults.put(id, List.copyOf(cis));
+                    store.saveCis(id, cis);
                     Map<String, Long> counts = new java.util.TreeMap<>();
                     cis.forEach(r -> counts.merge(r.status().name(), 1L, Long::sum));
                     audit.record("cloister", "job.cis", id.value(), counts.containsKey("FAIL") ? "findings" : "ok",
@@ -199,6 +201,11 @@ public final class JobService implements AutoCloseable {
             transition(id, JobState.FAILED, "internal error while running the job");
             return;
         }
+        finish(id, plan, artifactDir, result);
+    }
+
+    // Records how the container ended; a success goes on to sealing and publishing.
+    private void finish(JobId id, ContainerPlan plan, Path artifactDir, RunResult result) {
         List<String> outputs = result.outputs().stream().map(RunResult.OutputFile::path).toList();
         store.update(id, j -> j.withResult(result.exitCode(), result.startedAt(), result.finishedAt(), outputs,
                 java.nio.file.Files.isDirectory(artifactDir) ? artifactDir.toString() : null));
@@ -215,7 +222,7 @@ public final class JobService implements AutoCloseable {
             }
             case CANCELLED -> {
                 end = JobState.CANCELLED;
-                why = "cancelled on request";
+                why = accepting ? "cancelled on request" : "cancelled: the service shut down while it ran";
             }
             default -> {
                 if (result.exitCode() != null && result.exitCode() == 0 && result.outputProblems().isEmpty()) {
@@ -239,6 +246,8 @@ public final class JobService implements AutoCloseable {
         try {
             java.nio.file.Files.createDirectories(artifactDir);
             JobSealer.Seal seal = sealer.seal(artifactDir, provenanceFacts(job, plan));
+            // Never SEALED on the sealer's word alone: what is on disk must verify with the key that signed it.
+            sealCheck.verify(artifactDir, seal.keyId().hex());
             store.update(id, j -> j.withSeal(artifactDir.toString(), seal.manifest().rootDigest(), seal.keyId().hex()));
             audit.record("cloister", "job.seal", id.value(), "sealed", Map.of(
                     "modelDigest", seal.manifest().rootDigest().toString(), "keyId", seal.keyId().hex(),
@@ -246,7 +255,7 @@ public final class JobService implements AutoCloseable {
             transition(id, JobState.SEALED, "sealed: " + seal.manifest().resources().size()
                     + " file(s), model " + seal.manifest().rootDigest() + ", key " + seal.keyId().hex().substring(0, 12));
             publish(id, artifactDir);
-        } catch (SealException | java.io.IOException | RuntimeException e) {
+        } catch (SealException | VerificationException | java.io.IOException | RuntimeException e) {
             LOG.warnf("sealing job %s failed: %s", id, e.getMessage());
             audit.record("cloister", "job.seal", id.value(), "failed", Map.of("reason", String.valueOf(e.getMessage())));
             transition(id, JobState.FAILED, "sealing failed: " + e.getMessage());
@@ -333,6 +342,142 @@ public final class JobService implements AutoCloseable {
         return store.find(id);
     }
 
+    /**
+     * Reconciles, after a start, every job not in a final state with what the engine has of it (its containers carry
+     * this instance's label), and removes this instance's containers that belong to no job. Queued jobs are queued
+     * again; a running job whose container still runs is stopped and FAILED (the sandbox cannot reattach to a run);
+     * one whose container exited while the service was down has its outputs collected and goes on as usual (seal,
+     * package, publish); one whose container is gone is FAILED. Sealing is redone from the start (it is idempotent),
+     * a SEALED job is verified before it is published, a PACKAGED one is published again (same image digest).
+     */
+    public void recover() {
+        Map<String, List<LeftContainer>> left = new LinkedHashMap<>();
+        try {
+            for (LeftContainer c : runtime.containers(Admission.LABEL_INSTANCE, admission.instance())) {
+                left.computeIfAbsent(String.valueOf(c.jobId()), k -> new ArrayList<>()).add(c);
+            }
+        } catch (SandboxException e) {
+            // Without the engine nothing can be settled; the jobs stay as recorded and the next start tries again.
+            LOG.errorf("recovery: cannot list this instance's containers: %s", e.getMessage());
+            audit.record("cloister", "recovery", "-", "failed", Map.of("reason", e.getMessage()));
+            return;
+        }
+        List<JobId> requeue = new ArrayList<>();
+        for (Job job : store.all()) {
+            List<LeftContainer> containers = left.remove(job.id().value());
+            if (job.state().isFinal()) {
+                if (containers != null) {
+                    containers.forEach(c -> removeLeftover(c, "recovery.stale", job.id().value()));
+                }
+                continue;
+            }
+            try {
+                recover(job, containers == null ? List.of() : containers, requeue);
+            } catch (RuntimeException e) {
+                LOG.errorf(e, "recovery of job %s failed", job.id());
+                transition(job.id(), JobState.FAILED, "internal error while recovering the job after a restart");
+            }
+        }
+        left.values().forEach(cs -> cs.forEach(c -> removeLeftover(c, "recovery.orphan", "-")));
+        // Queued last, in submission order: the settled jobs' mounts are released by now.
+        requeue.forEach(id -> workers.submit(() -> execute(id)));
+    }
+
+    private void recover(Job job, List<LeftContainer> containers, List<JobId> requeue) {
+        JobId id = job.id();
+        Optional<ContainerPlan> found = store.plan(id);
+        if (found.isEmpty()) {
+            transition(id, JobState.FAILED, "the job's plan is missing: it cannot be resumed after a restart");
+            return;
+        }
+        ContainerPlan plan = found.get();
+        Path artifactDir = settings.artifactRoot().resolve(id.value());
+        switch (job.state()) {
+            case QUEUED -> {
+                // A container created but never started (the service died in between) is removed; the job runs anew.
+                containers.forEach(c -> removeLeftover(c, "recovery.unstarted", id.value()));
+                reclaim(plan);
+                audit.record("cloister", "recovery.job", id.value(), "requeued", Map.of());
+                requeue.add(id);
+            }
+            case RUNNING -> settleRunning(id, plan, artifactDir, containers);
+            case SUCCEEDED -> {
+                audit.record("cloister", "recovery.job", id.value(), "resealing", Map.of());
+                workers.submit(() -> seal(id, plan, artifactDir));
+            }
+            case SEALED -> {
+                try {
+                    sealCheck.verify(artifactDir, job.keyId());
+                } catch (VerificationException | RuntimeException e) {
+                    transition(id, JobState.FAILED, "the seal no longer verifies after a restart: " + e.getMessage());
+                    return;
+                }
+                audit.record("cloister", "recovery.job", id.value(), "publishing", Map.of());
+                workers.submit(() -> publish(id, artifactDir));
+            }
+            case PACKAGED -> {
+                audit.record("cloister", "recovery.job", id.value(), "republishing", Map.of());
+                workers.submit(() -> publish(id, artifactDir));
+            }
+            default -> throw new IllegalStateException("unexpected state " + job.state());
+        }
+    }
+
+    private void settleRunning(JobId id, ContainerPlan plan, Path artifactDir, List<LeftContainer> containers) {
+        if (containers.isEmpty()) {
+            reclaim(plan);
+            audit.record("cloister", "recovery.job", id.value(), "vanished", Map.of());
+            transition(id, JobState.FAILED, "container vanished while the service was down");
+            return;
+        }
+        LeftContainer container = containers.get(0);
+        containers.subList(1, containers.size()).forEach(c -> removeLeftover(c, "recovery.duplicate", id.value()));
+        RunResult result;
+        try {
+            result = runtime.settle(plan, container.containerId(), artifactDir);
+        } catch (SandboxException e) {
+            LOG.warnf("recovery: settling job %s failed: %s", id, e.getMessage());
+            runtime.cancel(id.value());
+            removeLeftover(container, "recovery.unsettled", id.value());
+            transition(id, JobState.FAILED, "service restarted while running; its container could not be settled: "
+                    + e.getMessage());
+            return;
+        }
+        if (container.running()) {
+            // Honest: the run is not resumed. Its outputs (partial) are kept for inspection, never sealed.
+            List<String> outputs = result.outputs().stream().map(RunResult.OutputFile::path).toList();
+            store.update(id, j -> j.withResult(result.exitCode(), result.startedAt(), result.finishedAt(), outputs,
+                    java.nio.file.Files.isDirectory(artifactDir) ? artifactDir.toString() : null));
+            audit.record("cloister", "recovery.job", id.value(), "stopped", Map.of("container", container.containerId()));
+            transition(id, JobState.FAILED, "service restarted while running; container stopped");
+            return;
+        }
+        audit.record("cloister", "recovery.job", id.value(), "collected", Map.of("container", container.containerId(),
+                "outputs", result.outputs().size()));
+        workers.submit(() -> finish(id, plan, artifactDir, result));
+    }
+
+    private void reclaim(ContainerPlan plan) {
+        try {
+            runtime.reclaim(plan);
+        } catch (SandboxException e) {
+            LOG.warnf("recovery: job %s: %s", plan.jobId(), e.getMessage());
+        }
+    }
+
+    private void removeLeftover(LeftContainer c, String action, String jobId) {
+        try {
+            runtime.remove(c.containerId());
+            audit.record("cloister", action, c.containerId(), "removed", Map.of("jobId", String.valueOf(c.jobId()),
+                    "running", c.running()));
+            LOG.infof("%s: removed container %s (job %s)", action, shortId(c.containerId()), c.jobId());
+        } catch (SandboxException | RuntimeException e) {
+            audit.record("cloister", action, c.containerId(), "failed", Map.of("jobId", String.valueOf(c.jobId()),
+                    "reason", String.valueOf(e.getMessage())));
+            LOG.warnf("%s: could not remove container %s: %s", action, c.containerId(), e.getMessage());
+        }
+    }
+
     public Optional<Job> find(JobId id) {
         return store.find(id);
     }
@@ -342,12 +487,12 @@ public final class JobService implements AutoCloseable {
     }
 
     public Optional<ContainerPlan> plan(JobId id) {
-        return Optional.ofNullable(plans.get(id));
+        return store.plan(id);
     }
 
     /** CIS Docker Benchmark section 5 results of the job's container, once it was created. */
     public Optional<List<CisResult>> cis(JobId id) {
-        return Optional.ofNullable(cisResults.get(id));
+        return store.cis(id);
     }
 
     public Optional<Path> logFile(JobId id) {
@@ -359,8 +504,8 @@ public final class JobService implements AutoCloseable {
     }
 
     /**
-     * Stops admitting and stops running containers, so none is left behind without a record. (Durable jobs that
-     * survive a restart come with persistence.)
+     * Stops admitting and stops running containers, so none is left behind without a record. Queued jobs stay
+     * QUEUED in the store and run after the next start ({@link #recover}).
      */
     @Override
     public void close() {

@@ -34,11 +34,29 @@ public final class Admission {
     public static final String LABEL_DATASET_SIGNER_ISSUER = LABEL_PREFIX + "dataset-signer-issuer";
 
     private final ObjectMapper json = new ObjectMapper().configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
+    /**
+     * The service instance whose container this is: a restarted service settles or removes only its own containers,
+     * never those of another Cloister (another data directory) on the same engine.
+     */
+    public static final String LABEL_INSTANCE = LABEL_PREFIX + "instance";
+
     private final Path workRoot;
+    private final String instance;
 
     /** @param workRoot host directory under which each job gets its own work directory */
     public Admission(Path workRoot) {
         this.workRoot = workRoot;
+        this.instance = instanceOf(workRoot);
+    }
+
+    /** The {@link #LABEL_INSTANCE} value of the service whose jobs work under {@code workRoot}. */
+    public static String instanceOf(Path workRoot) {
+        return dev.cloister.digest.Digest.of(workRoot.toAbsolutePath().normalize().toString()).hex().substring(0, 16);
+    }
+
+    /** This admission's {@link #LABEL_INSTANCE} value. */
+    public String instance() {
+        return instance;
     }
 
     /**
@@ -127,6 +145,7 @@ public final class Admission {
         Map<String, String> labels = new TreeMap<>();
         labels.put(LABEL_PREFIX + "managed", "true");
         labels.put(LABEL_JOB, id.value());
+        labels.put(LABEL_INSTANCE, instance);
         labels.put(LABEL_PREFIX + "team", spec.team());
         labels.put(LABEL_PREFIX + "policy", policy.name());
         labels.put(LABEL_PREFIX + "policy-digest", policy.digest().toString());

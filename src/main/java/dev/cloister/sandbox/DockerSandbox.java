@@ -130,6 +130,51 @@ public final class DockerSandbox implements SandboxRuntime, AutoCloseable {
         }
     }
 
+    @Override
+    public List<LeftContainer> containers(String key, String value) throws SandboxException {
+        return engine.call("list containers", d -> d.listContainersCmd().withShowAll(true)
+                        .withLabelFilter(java.util.Map.of(key, value)).exec()).stream()
+                .map(c -> new LeftContainer(c.getId(),
+                        c.getLabels() == null ? null : c.getLabels().get(dev.cloister.policy.Admission.LABEL_JOB),
+                        "running".equals(c.getState())))
+                .toList();
+    }
+
+    @Override
+    public RunResult settle(ContainerPlan plan, String containerId, Path artifactDir) throws SandboxException {
+        ContainerState state = state(containerId);
+        RunOutcome outcome = RunOutcome.EXITED;
+        if (Boolean.TRUE.equals(state.getRunning())) {
+            LOG.infof("job %s: stopping container %s left running by an earlier process", plan.jobId(), containerId);
+            stop(containerId, plan.stopGrace());
+            outcome = RunOutcome.CANCELLED;
+            state = state(containerId);
+        } else if (Boolean.TRUE.equals(state.getOOMKilled())) {
+            outcome = RunOutcome.OOM_KILLED;
+        }
+        Long exit = state.getExitCodeLong();
+        Instant startedAt = instant(state.getStartedAt(), null);
+        Instant finishedAt = instant(state.getFinishedAt(), Instant.now());
+        OutputCollector.Collected[] collected = new OutputCollector.Collected[1];
+        JobWorkspace.reclaim(plan, host, out -> {
+            if (out != null) {
+                collected[0] = OutputCollector.collect(out, artifactDir, plan.outputSize().bytes());
+            }
+        });
+        remove(containerId);
+        OutputCollector.Collected out = collected[0] != null ? collected[0] : new OutputCollector.Collected(List.of(),
+                List.of("the job's output directory did not survive the restart of the service"), null);
+        LOG.infof("job %s: settled container %s: %s (exit %s), %d output(s)", plan.jobId(), containerId, outcome, exit,
+                out.outputs().size());
+        return new RunResult(outcome, exit == null ? null : exit.intValue(), startedAt, finishedAt, out.failure(),
+                out.outputs(), out.problems());
+    }
+
+    @Override
+    public void reclaim(ContainerPlan plan) throws SandboxException {
+        JobWorkspace.reclaim(plan, host, out -> { });
+    }
+
     /** Stops the worker threads of bounded engine calls; the Docker client stays open. */
     @Override
     public void close() {
@@ -323,7 +368,8 @@ public final class DockerSandbox implements SandboxRuntime, AutoCloseable {
         }
     }
 
-    private void remove(String containerId) {
+    @Override
+    public void remove(String containerId) {
         try {
             engine.run("remove container", d -> d.removeContainerCmd(containerId).withForce(true)
                     .withRemoveVolumes(true).exec());

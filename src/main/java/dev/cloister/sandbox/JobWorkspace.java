@@ -211,6 +211,55 @@ final class JobWorkspace implements AutoCloseable {
         Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(mode));
     }
 
+    /**
+     * Unmounts whatever an earlier process left mounted in the plan's work directory (its output tmpfs and staged
+     * binds), e.g. after the service was killed mid-run; returns the output tmpfs's path if it was still mounted,
+     * before unmounting anything, through {@code beforeUnmount}.
+     */
+    static void reclaim(ContainerPlan plan, HostMounts host, OutputHandler beforeUnmount) throws SandboxException {
+        Path workDir = plan.workDir().toAbsolutePath().normalize();
+        if (!Files.isDirectory(workDir, LinkOption.NOFOLLOW_LINKS)) {
+            beforeUnmount.accept(null);
+            return;
+        }
+        try {
+            Path real = workDir.toRealPath();
+            MountTable table = MountTable.read(Path.of("/proc/self/mountinfo"));
+            Path out = null;
+            for (Mount m : plan.mounts()) {
+                if (m.kind() == MountKind.OUTPUT) {
+                    Path candidate = real.resolve(workDir.relativize(m.source().toAbsolutePath().normalize()));
+                    if (table.options(candidate.toString()) != null) {
+                        out = candidate;
+                    }
+                }
+            }
+            beforeUnmount.accept(out);
+            for (String point : table.below(real.toString())) {
+                host.unmount(Path.of(point));
+            }
+            Path stages = real.resolve("mounts");
+            if (Files.isDirectory(stages, LinkOption.NOFOLLOW_LINKS)) {
+                try (var s = Files.list(stages)) {
+                    for (Path p : s.toList()) {
+                        Files.deleteIfExists(p);
+                    }
+                }
+                Files.deleteIfExists(stages);
+            }
+        } catch (IOException e) {
+            LOG.warnf("job %s: reclaiming %s failed: %s", plan.jobId(), workDir, Messages.brief(e));
+            throw new SandboxException(SandboxException.Kind.ENGINE,
+                    "the host could not release the job's mounts (see the server log)", e);
+        }
+    }
+
+    /** Told the output tmpfs left by an earlier process (null when none survived) before it is unmounted. */
+    @FunctionalInterface
+    interface OutputHandler {
+        void accept(Path outputDir) throws SandboxException;
+    }
+
     /** Unmounts in reverse order; a failure is logged and the rest still unmounted. */
     @Override
     public void close() {

@@ -64,6 +64,14 @@ final class MountTable {
         return optionsByMountPoint.get(mountPoint);
     }
 
+    /** Mount points strictly below {@code dir}, deepest first (the order to unmount them in). */
+    List<String> below(String dir) {
+        String prefix = dir.endsWith("/") ? dir : dir + "/";
+        return optionsByMountPoint.keySet().stream().filter(p -> p.startsWith(prefix))
+                .sorted(java.util.Comparator.comparingInt(String::length).reversed().thenComparing(p -> p))
+                .toList();
+    }
+
     // The kernel writes space, tab, newline and backslash in mount points as octal escapes (\040 ...).
     private static String unescape(String s) {
         if (s.indexOf('\\') < 0) {

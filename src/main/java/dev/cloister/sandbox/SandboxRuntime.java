@@ -24,6 +24,25 @@ public interface SandboxRuntime {
     /** Stops the job's container if it is running (SIGTERM, then SIGKILL after the plan's grace); idempotent. */
     void cancel(String jobId);
 
+    /**
+     * Containers, running or not, whose label {@code key} has {@code value}: what a restarted service finds of its
+     * jobs on the engine.
+     */
+    java.util.List<LeftContainer> containers(String key, String value) throws SandboxException;
+
+    /**
+     * Ends a job whose container outlived the service that ran it: stops the container if it still runs (SIGTERM,
+     * then SIGKILL after the plan's grace; outcome CANCELLED), collects {@code /out} into {@code artifactDir} if its
+     * tmpfs survived (an output problem says so otherwise), releases the job's host mounts and removes the container.
+     */
+    RunResult settle(ContainerPlan plan, String containerId, Path artifactDir) throws SandboxException;
+
+    /** Releases host mounts left in the job's work directory by an earlier process; idempotent. */
+    void reclaim(ContainerPlan plan) throws SandboxException;
+
+    /** Removes a container (force); idempotent. */
+    void remove(String containerId) throws SandboxException;
+
     /** Where the job's log is written; readable while the job runs. */
     static Path logFile(ContainerPlan plan) {
         return plan.workDir().resolve("job.log");

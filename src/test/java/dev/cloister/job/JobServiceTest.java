@@ -73,6 +73,25 @@ class JobServiceTest {
         @Override
         public void cancel(String jobId) {
         }
+
+        // Nothing outlives a fake run: recovery against the real engine is covered by RecoveryIT.
+        @Override
+        public List<dev.cloister.sandbox.LeftContainer> containers(String key, String value) {
+            return List.of();
+        }
+
+        @Override
+        public RunResult settle(ContainerPlan plan, String containerId, Path artifactDir) {
+            throw new IllegalStateException("the fake runtime leaves no containers to settle");
+        }
+
+        @Override
+        public void reclaim(ContainerPlan plan) {
+        }
+
+        @Override
+        public void remove(String containerId) {
+        }
     }
 
     /** Publishes nowhere: the registry path is covered by the image and API integration tests. */
@@ -101,9 +120,23 @@ class JobServiceTest {
         keys = HostKeys.open(tmp.resolve("keys"), "pass".toCharArray());
         Policies policies = Policies.load(Path.of("policies"), Path.of("seccomp-profiles"), "restricted");
         service = new JobService(policies, new DatasetRegistry(tmp.resolve("datasets"), Clock.systemUTC()),
-                new Admission(tmp.resolve("work")), runtime, new JobSealer(keys::signer, 2), publisher, new JobSpecReader(65536),
-                new AuditLog(tmp.resolve("audit.jsonl"), Clock.systemUTC()),
+                new Admission(tmp.resolve("work")), runtime, new JobSealer(keys::signer, 2), sealCheck(keys), publisher,
+                new JobSpecReader(65536), new AuditLog(tmp.resolve("audit.jsonl"), Clock.systemUTC()), JobStore.inMemory(),
                 new JobService.Settings(tmp.resolve("artifacts"), 2, "urn:test"), Clock.systemUTC());
+    }
+
+    /** The verifier the service uses: the seal on disk must verify with the key that signed it. */
+    static SealCheck sealCheck(HostKeys keys) {
+        return (dir, keyId) -> {
+            try {
+                String pem = keys.publicKey(dev.cloister.keys.KeyId.parse(keyId)).text();
+                new dev.cloister.verify.SealVerifier(new dev.cloister.verify.ModelVerifier()).verify(dir, pem,
+                        java.util.Optional.of(dir.resolve(JobSealer.PROVENANCE_FILE)),
+                        dev.cloister.verify.ReleaseClaims.NONE, List.of());
+            } catch (dev.cloister.keys.KeyException e) {
+                throw new dev.cloister.verify.VerificationException("unknown key " + keyId);
+            }
+        };
     }
 
     @AfterEach
