@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The test command: set up the host (engine, gVisor, images, dataset), then run every test: unit tests that need
-# no Docker and integration tests against the real engine.
+# no Docker and integration tests against the real engine, against H2 and PostgreSQL.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 "$here/host-setup.sh"
 "$here/examples/breast-cancer/build.sh" >/dev/null
 "$here/probes/build.sh" >/dev/null
+# PostgreSQL for the persistence and recovery tests (they also run against the default, H2).
+eval "$("$here/postgres-setup.sh")"
 cd "$here/.."
-exec mvn -B test "$@"
+# verify: the unit and integration tests (surefire), the package, then the tests that start and kill the packaged
+# service (failsafe, *IT).
+exec mvn -B verify "$@"

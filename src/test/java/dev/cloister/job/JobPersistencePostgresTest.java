@@ -24,7 +24,10 @@ class JobPersistencePostgresTest extends JobPersistenceContract {
                     "quarkus.datasource.jdbc.url", env("CLOISTER_TEST_POSTGRES_URL"),
                     "quarkus.datasource.username", env("CLOISTER_TEST_POSTGRES_USER"),
                     "quarkus.datasource.password", env("CLOISTER_TEST_POSTGRES_PASSWORD"),
-                    "cloister.data-dir", "target/cloister-test-pg");
+                    "cloister.data-dir", "target/cloister-test-pg",
+                    // The database outlives target/: start each run from an empty schema, as H2 under target/ does.
+                    "quarkus.flyway.clean-disabled", "false",
+                    "quarkus.flyway.clean-at-start", "true");
         }
 
         private static String env(String name) {
