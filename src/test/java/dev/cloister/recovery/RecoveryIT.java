@@ -1,0 +1,261 @@
+package dev.cloister.recovery;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.cloister.policy.Admission;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * The packaged service ({@code target/quarkus-app/quarkus-run.jar}, H2 under its own data dir) is killed with SIGKILL
+ * while jobs are running and queued, the engine changes meanwhile, and a new process on the same data dir must bring
+ * every job to a final state with a reason and leave none of its containers behind. Needs the host set up
+ * (deploy/host-setup.sh) and the application packaged: run by failsafe after {@code package} ({@code mvn verify}).
+ */
+class RecoveryIT {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private static final Path JAR = Path.of("target/quarkus-app/quarkus-run.jar").toAbsolutePath();
+
+    private final Path data = Path.of("target/recovery-it-" + System.nanoTime()).toAbsolutePath();
+    private final String instance = Admission.instanceOf(data.resolve("work"));
+    private final List<Process> services = new ArrayList<>();
+    private int port;
+
+    @AfterEach
+    void stopServices() throws Exception {
+        for (Process p : services) {
+            p.destroy();
+            if (!p.waitFor(60, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+            }
+        }
+        // Whatever happened, no container or host mount of this instance outlives the test.
+        for (String id : containers()) {
+            docker("rm", "-f", id);
+        }
+        List<String> mounts = new ArrayList<>(mountsBelow(data));
+        java.util.Collections.reverse(mounts);
+        for (String m : mounts) {
+            new ProcessBuilder("umount", "-l", m).inheritIO().start().waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    private static List<String> mountsBelow(Path dir) throws IOException {
+        return Files.readAllLines(Path.of("/proc/self/mountinfo")).stream().map(l -> l.split(" ")[4])
+                .filter(p -> p.startsWith(dir + "/")).toList();
+    }
+
+    @Test
+    void jobsInterruptedByAKilledServiceEndWithAReasonAndLeaveNoContainers() throws Exception {
+        assertTrue(Files.isRegularFile(JAR), "package the application first (mvn verify runs this test after package)");
+        String image = "cloister/example-breast-cancer@" + docker("image", "inspect", "-f", "{{.Id}}",
+                "cloister/example-breast-cancer").strip();
+        port = freePort();
+        Process first = start("first");
+
+        String stopped = submit(image, "import time\ntime.sleep(600)");
+        String exits = submit(image, "import time, pathlib\ntime.sleep(6)\npathlib.Path('/out/model.txt').write_text('ok')");
+        String vanishes = submit(image, "import time\ntime.sleep(600)");
+        String queued = submit(image, "import pathlib\npathlib.Path('/out/model.txt').write_text('queued')");
+        for (String id : List.of(stopped, exits, vanishes)) {
+            await(id, "RUNNING", Duration.ofSeconds(90));
+        }
+        assertEquals("QUEUED", job(queued).get("state").asText(), "concurrency 3: the fourth job waits");
+
+        first.destroyForcibly(); // SIGKILL: no shutdown hook, no cleanup
+        assertTrue(first.waitFor(30, TimeUnit.SECONDS));
+        // While the service is down: one container exits, one is removed by someone, an orphan appears.
+        awaitExited(containerOf(exits), Duration.ofSeconds(60));
+        docker("rm", "-f", containerOf(vanishes));
+        String orphanJob = "job-" + HexFormat.of().formatHex(randomBytes(16));
+        String orphan = docker("create", "--label", "dev.cloister.managed=true", "--label", "dev.cloister.job-id=" + orphanJob,
+                "--label", Admission.LABEL_INSTANCE + "=" + instance, image.substring(image.indexOf('@') + 1), "true").strip();
+
+        start("second");
+
+        JsonNode s = awaitFinal(stopped, Duration.ofSeconds(120));
+        assertEquals("FAILED", s.get("state").asText());
+        assertEquals("service restarted while running; container stopped", s.get("reason").asText());
+        JsonNode v = awaitFinal(vanishes, Duration.ofSeconds(120));
+        assertEquals("FAILED", v.get("state").asText());
+        assertEquals("container vanished while the service was down", v.get("reason").asText());
+        JsonNode e = awaitFinal(exits, Duration.ofSeconds(180));
+        assertTrue(states(e).containsAll(List.of("SUCCEEDED", "SEALED")),
+                "the exited job's outputs were collected and sealed after the restart: " + e);
+        assertTrue(e.get("outputs").toString().contains("model.txt"), e.toString());
+        JsonNode q = awaitFinal(queued, Duration.ofSeconds(180));
+        assertTrue(states(q).containsAll(List.of("RUNNING", "SUCCEEDED", "SEALED")),
+                "the queued job ran after the restart: " + q);
+        for (JsonNode j : List.of(s, v, e, q)) {
+            assertTrue(j.get("reason").asText().length() > 0, "every final state has a reason: " + j);
+        }
+
+        assertEquals(List.of(), containers(), "no container of this instance is left (docker ps -a --filter label=...)");
+        assertEquals(List.of(), mountsBelow(data), "the killed process's job mounts were released");
+        String audit = Files.readString(data.resolve("audit/audit.jsonl"));
+        assertTrue(audit.lines().anyMatch(l -> l.contains("recovery.orphan") && l.contains(orphan)),
+                "the orphan's removal is audited");
+    }
+
+    private Process start(String name) throws Exception {
+        Files.createDirectories(data);
+        Path log = data.resolve("service-" + name + ".log");
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Dquarkus.http.port=" + port,
+                "-Dcloister.data-dir=" + data,
+                "-Dcloister.datasets.root=/var/lib/cloister/datasets",
+                "-Dcloister.jobs.concurrency=3",
+                "-Dcloister.images.serving-base-ref=/var/lib/cloister/images/serving-base.ref",
+                "-Dcloister.images.repository-prefix=cloister/test-models",
+                "-jar", JAR.toString())
+                .redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().put("LC_ALL", "C.UTF-8");
+        Process p = pb.start();
+        services.add(p);
+        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!p.isAlive()) {
+                fail("the service exited (" + p.exitValue() + "); see " + log);
+            }
+            try {
+                if (get("/q/health/ready").statusCode() == 200) {
+                    return p;
+                }
+            } catch (IOException notYet) {
+                // not listening yet
+            }
+            Thread.sleep(500);
+        }
+        fail("the service did not become ready within 120 s; see " + log);
+        return p;
+    }
+
+    private String submit(String image, String program) throws Exception {
+        String body = JSON.writeValueAsString(JSON.createObjectNode().put("name", "recovery").put("team", "it")
+                .put("image", image).set("command", JSON.createArrayNode().add("python3").add("-c").add(program)));
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(uri("/api/v1/jobs")).timeout(Duration.ofSeconds(30))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(201, r.statusCode(), r.body());
+        return JSON.readTree(r.body()).get("id").asText();
+    }
+
+    private JsonNode job(String id) throws Exception {
+        HttpResponse<String> r = get("/api/v1/jobs/" + id);
+        assertEquals(200, r.statusCode(), r.body());
+        return JSON.readTree(r.body());
+    }
+
+    private void await(String id, String state, Duration within) throws Exception {
+        long deadline = System.nanoTime() + within.toNanos();
+        JsonNode j;
+        do {
+            j = job(id);
+            if (state.equals(j.get("state").asText())) {
+                return;
+            }
+            Thread.sleep(250);
+        } while (System.nanoTime() < deadline);
+        fail("job " + id + " not " + state + " within " + within + ": " + j);
+    }
+
+    private JsonNode awaitFinal(String id, Duration within) throws Exception {
+        long deadline = System.nanoTime() + within.toNanos();
+        JsonNode j;
+        do {
+            j = job(id);
+            if (List.of("PUBLISHED", "FAILED", "CANCELLED", "TIMED_OUT", "OOM_KILLED").contains(j.get("state").asText())) {
+                return j;
+            }
+            Thread.sleep(500);
+        } while (System.nanoTime() < deadline);
+        fail("job " + id + " not final within " + within + ": " + j);
+        return j;
+    }
+
+    private static List<String> states(JsonNode job) {
+        List<String> states = new ArrayList<>();
+        job.get("history").forEach(t -> states.add(t.get("to").asText()));
+        return states;
+    }
+
+    private String containerOf(String jobId) throws Exception {
+        String ids = docker("ps", "-aq", "--no-trunc", "--filter", "label=" + Admission.LABEL_JOB + "=" + jobId).strip();
+        assertTrue(!ids.isEmpty() && !ids.contains("\n"), "one container for " + jobId + ": [" + ids + "]");
+        return ids;
+    }
+
+    private List<String> containers() throws Exception {
+        String ids = docker("ps", "-aq", "--no-trunc", "--filter", "label=" + Admission.LABEL_INSTANCE + "=" + instance).strip();
+        return ids.isEmpty() ? List.of() : List.of(ids.split("\n"));
+    }
+
+    private static void awaitExited(String container, Duration within) throws Exception {
+        long deadline = System.nanoTime() + within.toNanos();
+        while (System.nanoTime() < deadline) {
+            if ("false".equals(docker("inspect", "-f", "{{.State.Running}}", container).strip())) {
+                return;
+            }
+            Thread.sleep(250);
+        }
+        fail("container " + container + " still running after " + within);
+    }
+
+    private HttpResponse<String> get(String path) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(30)).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    private URI uri(String path) {
+        return URI.create("http://127.0.0.1:" + port + path);
+    }
+
+    private static String docker(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("docker"));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            fail("docker " + String.join(" ", args) + " did not finish within 60 s");
+        }
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.exitValue() != 0) {
+            fail("docker " + String.join(" ", args) + " failed: " + out);
+        }
+        return out;
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static byte[] randomBytes(int n) {
+        byte[] b = new byte[n];
+        ThreadLocalRandom.current().nextBytes(b);
+        return b;
+    }
+}
