@@ -36,7 +36,7 @@ class RecoveryIT {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-    private static final Path JAR = Path.of("target/quarkus-app/quarkus-run.jar").toAbsolutePath();
+    static final Path JAR = Path.of("target/quarkus-app/quarkus-run.jar").toAbsolutePath();
 
     private final Path data = Path.of("target/recovery-it-" + System.nanoTime()).toAbsolutePath();
     private final String instance = Admission.instanceOf(data.resolve("work"));
@@ -70,10 +70,11 @@ class RecoveryIT {
     @Test
     void jobsInterruptedByAKilledServiceEndWithAReasonAndLeaveNoContainers() throws Exception {
         assertTrue(Files.isRegularFile(JAR), "package the application first (mvn verify runs this test after package)");
+        Path jar = application();
         String image = "cloister/example-breast-cancer@" + docker("image", "inspect", "-f", "{{.Id}}",
                 "cloister/example-breast-cancer").strip();
         port = freePort();
-        Process first = start("first");
+        Process first = start(jar, "first", databaseArgs(true));
 
         String stopped = submit(image, "import time\ntime.sleep(600)");
         String exits = submit(image, "import time, pathlib\ntime.sleep(6)\npathlib.Path('/out/model.txt').write_text('ok')");
@@ -93,7 +94,7 @@ class RecoveryIT {
         String orphan = docker("create", "--label", "dev.cloister.managed=true", "--label", "dev.cloister.job-id=" + orphanJob,
                 "--label", Admission.LABEL_INSTANCE + "=" + instance, image.substring(image.indexOf('@') + 1), "true").strip();
 
-        start("second");
+        start(jar, "second", databaseArgs(false));
 
         JsonNode s = awaitFinal(stopped, Duration.ofSeconds(120));
         assertEquals("FAILED", s.get("state").asText());
@@ -119,18 +120,29 @@ class RecoveryIT {
                 "the orphan's removal is audited");
     }
 
-    private Process start(String name) throws Exception {
+    /** The application to run: the packaged one (H2). */
+    Path application() throws Exception {
+        return JAR;
+    }
+
+    /** Database settings of each start; {@code fresh} on the first one. H2 lives in the data dir: none needed. */
+    List<String> databaseArgs(boolean fresh) {
+        return List.of();
+    }
+
+    private Process start(Path jar, String name, List<String> databaseArgs) throws Exception {
         Files.createDirectories(data);
         Path log = data.resolve("service-" + name + ".log");
-        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Dquarkus.http.port=" + port,
                 "-Dcloister.data-dir=" + data,
                 "-Dcloister.datasets.root=/var/lib/cloister/datasets",
                 "-Dcloister.jobs.concurrency=3",
                 "-Dcloister.images.serving-base-ref=/var/lib/cloister/images/serving-base.ref",
-                "-Dcloister.images.repository-prefix=cloister/test-models",
-                "-jar", JAR.toString())
-                .redirectErrorStream(true).redirectOutput(log.toFile());
+                "-Dcloister.images.repository-prefix=cloister/test-models"));
+        cmd.addAll(databaseArgs);
+        cmd.addAll(List.of("-jar", jar.toString()));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("LC_ALL", "C.UTF-8");
         Process p = pb.start();
         services.add(p);
