@@ -32,9 +32,9 @@ import java.util.concurrent.Callable;
         subcommands = {AuditCommand.Verify.class, AuditCommand.Export.class})
 final class AuditCommand {
 
-    @Command(name = "verify", description = {"Verify an audit export (JSON lines) offline: every entry's hash, the chain,",
-            "and every checkpoint's signature with the given public key(s). Exit 0 verified, 1 not (naming the first",
-            "bad sequence number), 2 usage error."})
+    @Command(name = "verify", description = "Verify an audit export (JSON lines) offline: every entry's hash, the chain,"
+            + " and every checkpoint's signature with the given public key(s). Exit 0 verified, 1 not (naming the first"
+            + " bad sequence number), 2 usage error.")
     static final class Verify implements Callable<Integer> {
 
         @Parameters(paramLabel = "EXPORT", description = "the export, as GET /api/v1/audit?format=jsonl gives it")
@@ -44,12 +44,12 @@ final class AuditCommand {
                 description = "a host public key (PEM); repeat for keys retired by rotation")
         List<Path> keys;
 
-        @Option(names = "--segment", description = {"accept an export that starts after entry 1 (one filtered by time);",
-                "its first entry's link to the one before is taken on trust"})
+        @Option(names = "--segment", description = "accept an export that starts after entry 1 (one filtered by time);"
+                + " its first entry's link to the one before is taken on trust")
         boolean segment;
 
-        @Option(names = "--expect", paramLabel = "SEQ[:HASH]", description = {"the export must reach entry SEQ (with",
-                "HASH, that entry must have it): pin what an earlier verify printed, so a cut tail is caught"})
+        @Option(names = "--expect", paramLabel = "SEQ[:HASH]", description = "the export must reach entry SEQ (with"
+                + " HASH, that entry must have it): pin what an earlier verify printed, so a cut tail is caught")
         String expect;
 
         @Option(names = "--json", description = "print a machine-readable report")
@@ -134,10 +134,13 @@ final class AuditCommand {
             } else {
                 out.println("  signed     nothing: the export holds no checkpoint");
             }
-            if (report.unsigned() > 0) {
-                out.printf("  unsigned   %d entr%s after the last checkpoint (seq %d..%d): hash-chained only%n",
-                        report.unsigned(), report.unsigned() == 1 ? "y" : "ies", report.lastSeq() - report.unsigned() + 1,
-                        report.lastSeq());
+            if (report.lastCheckpoint().isEmpty()) {
+                out.printf("  unsigned   all %d entries: hash-chained only%n", report.entries());
+            } else if (report.unsigned() > 0) {
+                long from = report.lastSeq() - report.unsigned() + 1;
+                out.printf("  unsigned   %d entr%s after the last checkpoint (seq %s): hash-chained only%n",
+                        report.unsigned(), report.unsigned() == 1 ? "y" : "ies",
+                        from == report.lastSeq() ? Long.toString(from) : from + ".." + report.lastSeq());
             } else {
                 out.println("  unsigned   none after the last checkpoint");
             }
@@ -149,8 +152,8 @@ final class AuditCommand {
         }
     }
 
-    @Command(name = "export", description = {"Write the audit log (or the entries the filters select) as JSON lines,",
-            "exactly as stored. Only an unfiltered export (or one filtered by time, with verify --segment) verifies."})
+    @Command(name = "export", description = "Write the audit log (or the entries the filters select) as JSON lines,"
+            + " exactly as stored. Only an unfiltered export (or one filtered by time, with verify --segment) verifies.")
     static final class Export implements Callable<Integer> {
 
         @Mixin
