@@ -174,7 +174,8 @@ public final class AuditVerifier {
             }
             if (entry.seq() != 1) {
                 throw new AuditVerificationException(1, "entry 1 missing: the export starts at entry " + entry.seq()
-                        + " (its start was cut; an export filtered by time verifies only with --segment)");
+                        + " (its start was cut, or it is a filtered export; one filtered by time only verifies with"
+                        + " --segment)");
             }
             if (!entry.prevHash().equals(Entry.GENESIS)) {
                 throw new AuditVerificationException(1, "entry 1: prevHash is not 64 zeros (inserted, or the start "

@@ -110,7 +110,8 @@ final class AuditCommand {
                     r.put("lastSeq", report.lastSeq());
                     r.put("headHash", report.headHash());
                     r.put("checkpoints", report.checkpoints());
-                    r.put("lastCheckpoint", report.lastCheckpoint().isPresent() ? report.lastCheckpoint().getAsLong() : null);
+                    r.put("lastCheckpoint", report.lastCheckpoint().isPresent()
+                            ? report.lastCheckpoint().getAsLong() : null);
                     r.put("unsigned", report.unsigned());
                     r.put("signedBy", report.signedBy().stream().map(KeyId::hex).sorted().toList());
                 }
