@@ -17,18 +17,18 @@ api="http://127.0.0.1:$port/api/v1"
 docker=${DOCKER:-/usr/bin/docker}
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
-step "1/11 host setup (Docker engine, gVisor, trainer image, dataset)"
+step "1/12 host setup (Docker engine, gVisor, trainer image, dataset)"
 "$here/host-setup.sh"
 
-step "2/11 build Cloister"
+step "2/12 build Cloister"
 (cd "$repo" && mvn -B -q package -DskipTests)
 
-step "3/11 build the example training image (no network)"
+step "3/12 build the example training image (no network)"
 image_id=$("$here/examples/breast-cancer/build.sh")
 image="cloister/example-breast-cancer@$image_id"
 echo "image: $image"
 
-step "4/11 start the service on 127.0.0.1:$port"
+step "4/12 start the service on 127.0.0.1:$port"
 log=$(mktemp /tmp/cloister-service.XXXXXX.log)
 (cd "$repo" && exec java -Dquarkus.http.port="$port" -Dcloister.data-dir="$data" \
     -jar target/quarkus-app/quarkus-run.jar >"$log" 2>&1) &
@@ -45,17 +45,17 @@ echo "service up (log: $log)"
 cli() { "$here/cloister" "$@"; }
 export CLOISTER_SERVER="http://127.0.0.1:$port"
 
-step "5/11 register the breast-cancer dataset"
+step "5/12 register the breast-cancer dataset"
 cli dataset register breast-cancer
 
-step "6/11 submit the example job under policy 'restricted' and follow it"
+step "6/12 submit the example job under policy 'restricted' and follow it"
 job=$(cli submit "$here/examples/breast-cancer/job.yaml" --image "$image")
 cli status "$job"
 echo "--- job log (cloister logs --follow $job) ---"
 cli logs --follow "$job"
 echo "--- end of log ---"
 
-step "7/11 result"
+step "7/12 result"
 final=$(curl -sS "$api/jobs/$job")
 jq '{id, state, policy, policyDigest, runtime, image, datasetDigest, modelDigest, keyId, servingImage, outputs, artifactDir, history: [.history[] | "\(.to) \(.at) \(.reason)"]}' <<<"$final"
 state=$(jq -r .state <<<"$final")
@@ -64,7 +64,12 @@ artifacts=$(jq -r '.artifactDir' <<<"$final")
 echo "metrics ($artifacts/metrics.json):"
 jq -c . "$artifacts/metrics.json"
 
-step "8/11 verify the sealed model offline, as a deployer would"
+step "8/12 a reviewer's view: the policy report (CIS results of this job's container, seccomp summary)"
+report=$(cli policy report restricted)
+sed -n '/^## Seccomp profile/,/^- Compared/p; /^## CIS/,/^| id /p' <<<"$report" | grep -v '^| id ' | grep -v '^$'
+echo "(full report: cloister policy report restricted; JSON with --json)"
+
+step "9/12 verify the sealed model offline, as a deployer would"
 work=$(mktemp -d /tmp/cloister-verify.XXXXXX)
 cli keys export >"$work/host.pub.pem"
 echo "pinned key: $work/host.pub.pem ($(sha256sum "$work/host.pub.pem" | cut -c1-16)...)"
@@ -75,16 +80,16 @@ cli verify model "$work/$job" --key "$work/host.pub.pem" --policy restricted \
 echo "artifacts: $artifacts"
 
 serving=$(jq -r .servingImage <<<"$final")
-step "9/11 verify the signed serving image against the pinned key and a release policy"
+step "10/12 verify the signed serving image against the pinned key and a release policy"
 printf 'allowedPolicies: [restricted]\nallowedDatasetDigests: [%s]\nmaxAge: 30d\n' \
     "$(jq -r .datasetDigest <<<"$final")" >"$work/release.yaml"
 cat "$work/release.yaml"
 cli verify image "$serving" --key "$work/host.pub.pem" --release-policy "$work/release.yaml"
 
-step "10/11 deploy: verify again, then run it hardened on 127.0.0.1:${SERVING_PORT:-8480}"
+step "11/12 deploy: verify again, then run it hardened on 127.0.0.1:${SERVING_PORT:-8480}"
 cli deploy "$serving" --key "$work/host.pub.pem" --release-policy "$work/release.yaml" --port "${SERVING_PORT:-8480}"
 
-step "11/11 a prediction from the production container"
+step "12/12 a prediction from the production container"
 row=$(sed -n 2p "$data/datasets/breast-cancer/breast_cancer.csv")
 echo "input: first row of the dataset (label ${row##*,})"
 curl -sS -H 'Content-Type: application/json' -d "{\"rows\": [[${row%,*}]]}" "http://127.0.0.1:${SERVING_PORT:-8480}/predict"

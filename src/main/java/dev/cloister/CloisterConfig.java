@@ -27,6 +27,18 @@ public interface CloisterConfig {
 
     Images images();
 
+    Audit audit();
+
+    interface Audit {
+        /** A signed checkpoint after this many entries. */
+        @WithDefault("100")
+        int checkpointEvery();
+
+        /** A signed checkpoint this long after the last one, when entries have been recorded since. */
+        @WithDefault("10m")
+        Duration checkpointInterval();
+    }
+
     interface Images {
         /** Registry that serving images are pushed to (plain HTTP only for loopback registries). */
         @WithDefault("127.0.0.1:5000")

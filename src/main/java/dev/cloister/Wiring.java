@@ -1,6 +1,7 @@
 package dev.cloister;
 
 import dev.cloister.audit.AuditLog;
+import dev.cloister.audit.CheckpointTimer;
 import dev.cloister.dataset.DatasetRegistry;
 import dev.cloister.job.JobService;
 import dev.cloister.job.JobStore;
@@ -22,6 +23,7 @@ import dev.cloister.image.RegistryPublisher;
 import dev.cloister.image.ServingImageBuilder;
 import dev.cloister.keys.HostKeys;
 import dev.cloister.keys.KeyException;
+import dev.cloister.keys.KeyId;
 import dev.cloister.keys.KeyInfo;
 import dev.cloister.keys.Passphrase;
 import dev.cloister.policy.Policies;
@@ -31,6 +33,7 @@ import dev.cloister.seal.JobSealer;
 import dev.cloister.sandbox.DockerSandbox;
 import dev.cloister.sandbox.DockerTimeouts;
 import com.github.dockerjava.api.DockerClient;
+import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.Startup;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
@@ -42,6 +45,7 @@ import java.net.URI;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
 
@@ -60,10 +64,23 @@ public class Wiring {
     @Produces
     @Singleton
     @Startup
-    Policies policies(CloisterConfig config) {
-        Policies p = Policies.load(config.policies().dir(), config.policies().seccompDir(), config.policies().defaultPolicy());
-        p.all().forEach(policy -> LOG.infof("policy %s loaded (%s, runtime %s, seccomp %s)", policy.name(),
-                policy.digest(), policy.runtime().engineName(), policy.seccomp()));
+    Policies policies(CloisterConfig config, AuditLog audit) {
+        Policies p;
+        try {
+            p = Policies.load(config.policies().dir(), config.policies().seccompDir(), config.policies().defaultPolicy());
+        } catch (dev.cloister.policy.PolicyException e) {
+            audit.record("cloister", "policy.load", String.valueOf(config.policies().dir()), "refused",
+                    Map.of("reason", e.getMessage()));
+            throw e;
+        }
+        p.all().forEach(policy -> {
+            LOG.infof("policy %s loaded (%s, runtime %s, seccomp %s)", policy.name(),
+                    policy.digest(), policy.runtime().engineName(), policy.seccomp());
+            audit.record("cloister", "policy.load", policy.name(), "loaded", Map.of(
+                    "digest", policy.digest().toString(), "runtime", policy.runtime().engineName(),
+                    "seccomp", policy.seccomp().name(), "seccompDigest", policy.seccomp().digest().toString(),
+                    "default", policy.name().equals(p.defaultPolicy().name())));
+        });
         return p;
     }
 
@@ -76,7 +93,23 @@ public class Wiring {
     @Produces
     @Singleton
     AuditLog audit(CloisterConfig config, Clock clock) {
-        return new AuditLog(config.dataDir().resolve("audit").resolve("audit.jsonl"), clock);
+        return new AuditLog(config.dataDir().resolve("audit").resolve("audit.jsonl"), clock,
+                new AuditLog.Checkpoints(config.audit().checkpointEvery(), config.audit().checkpointInterval()));
+    }
+
+    /**
+     * Checkpoints are signed with the active host key; the log exists before the keys so that opening them is
+     * audited, and gets its signer here, once both are up.
+     */
+    @Produces
+    @Singleton
+    @Startup
+    CheckpointTimer auditCheckpoints(AuditLog audit, HostKeys keys) {
+        return CheckpointTimer.start(audit, keys::signer);
+    }
+
+    void close(@Disposes CheckpointTimer checkpoints) {
+        checkpoints.close();
     }
 
     @Produces
@@ -108,18 +141,40 @@ public class Wiring {
     @Produces
     @Singleton
     @Startup
-    HostKeys hostKeys(CloisterConfig config, Clock clock) throws KeyException, IOException {
+    HostKeys hostKeys(CloisterConfig config, Clock clock, AuditLog audit) throws KeyException, IOException {
         Path data = absolute(config.dataDir());
         Path dir = config.keys().dir().orElse(data.resolve("keys"));
         char[] passphrase = Passphrase.resolve(config.keys().passphrase(),
                 config.keys().passphraseFile().orElse(data.resolve("secrets").resolve("key-passphrase")));
-        HostKeys keys = HostKeys.open(dir, passphrase, clock);
-        java.util.Arrays.fill(passphrase, '\0');
+        HostKeys keys;
+        try {
+            keys = HostKeys.open(dir, passphrase, clock);
+        } catch (KeyException e) {
+            // Key exception messages never carry key material or passphrases.
+            audit.record("cloister", "key.open", dir.toString(), "failed", Map.of("reason", e.getMessage()));
+            throw e;
+        } finally {
+            java.util.Arrays.fill(passphrase, '\0');
+        }
+        keys.generatedOnOpen().ifPresent(k -> audit.record("cloister", "key.create", k.id().hex(), "created",
+                Map.of("directory", dir.toString())));
         if (config.keys().importPem().isPresent()) {
             String pem = java.nio.file.Files.readString(config.keys().importPem().get());
             char[] importPass = config.keys().importPassphrase().map(String::toCharArray).orElse(null);
-            // Idempotent: importing the key that is already active changes nothing.
-            KeyInfo imported = keys.importKey(pem, importPass);
+            KeyId before = keys.activeKeyId();
+            KeyInfo imported;
+            try {
+                // Idempotent: importing the key that is already active changes nothing.
+                imported = keys.importKey(pem, importPass);
+            } catch (KeyException e) {
+                audit.record("cloister", "key.import", String.valueOf(config.keys().importPem().get()), "failed",
+                        Map.of("reason", e.getMessage()));
+                throw e;
+            }
+            if (!imported.id().equals(before)) {
+                audit.record("cloister", "key.import", imported.id().hex(), "imported", Map.of("previous", before.hex(),
+                        "file", config.keys().importPem().get().toString()));
+            }
             LOG.infof("configured signing key %s is active", imported.id());
         }
         LOG.infof("host signing key %s", keys.activeKeyId());
@@ -234,6 +289,15 @@ public class Wiring {
     }
 
     void close(@Disposes JobService jobs) {
+        jobs.close();
+    }
+
+    /**
+     * Stops the jobs while the engine connection still works: beans are destroyed in no guaranteed order, and a
+     * sandbox closed first left running containers behind (measured: 2 of 2 with 10,000 jobs queued). Idempotent
+     * with the disposer above.
+     */
+    void stopJobsFirst(@Observes ShutdownEvent event, JobService jobs) {
         jobs.close();
     }
 

@@ -1,6 +1,5 @@
 package dev.cloister.api;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.cloister.audit.AuditLog;
@@ -101,33 +100,23 @@ public class PolicyResource {
             throws MalformedSpecException, AdmissionException, SandboxException, IOException {
         Policy policy = policy(name);
         byte[] bytes = body.readNBytes(MAX_REQUEST);
+        // Refusals below are audited once, by ProblemMapper, as request.refused.
         if (body.read() != -1) {
-            audit.record("anonymous", "policy.probe", name, "refused", Map.of("reason", "body too large"));
             throw new ClientErrorException("a probe request is at most " + MAX_REQUEST + " bytes", 413);
         }
-        ProbeRequest request;
-        try {
-            request = REQUEST.readValue(bytes, ProbeRequest.class);
-        } catch (JsonProcessingException e) {
-            audit.record("anonymous", "policy.probe", name, "refused", Map.of("reason", e.getOriginalMessage()));
-            throw e;
-        }
+        ProbeRequest request = REQUEST.readValue(bytes, ProbeRequest.class);
         if (request == null || request.image() == null || request.image().isBlank()) {
-            audit.record("anonymous", "policy.probe", name, "refused", Map.of("reason", "no image"));
             throw new ClientErrorException("name the probe image, pinned by digest: {\"image\": "
                     + "\"cloister/probe@sha256:...\"} (deploy/probes/build.sh prints it)", 400);
         }
         String dataset = request.dataset() != null ? request.dataset() : policy.allowedDatasets().stream()
-                .filter(d -> datasets.find(d).isPresent()).findFirst().orElseThrow(() -> {
-                    audit.record("anonymous", "policy.probe", name, "refused", Map.of("reason", "no dataset"));
-                    return new ClientErrorException("the probes need a dataset at /data: register one of "
-                            + policy.allowedDatasets() + " (the datasets policy '" + name + "' allows)", 409);
-                });
+                .filter(d -> datasets.find(d).isPresent()).findFirst().orElseThrow(() -> new ClientErrorException(
+                        "the probes need a dataset at /data: register one of " + policy.allowedDatasets()
+                                + " (the datasets policy '" + name + "' allows)", 409));
         ProbeSuite.Running run;
         try {
             run = probes.start(policy, request.image(), dataset, "anonymous");
         } catch (IllegalStateException e) {
-            audit.record("anonymous", "policy.probe", name, "refused", Map.of("reason", e.getMessage()));
             throw new ClientErrorException(e.getMessage(), 409);
         }
         audit.record("anonymous", "policy.probe", name, "started", Map.of("image", request.image(),

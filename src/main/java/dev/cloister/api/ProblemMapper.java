@@ -3,23 +3,37 @@ package dev.cloister.api;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import dev.cloister.audit.AuditLog;
 import dev.cloister.dataset.DatasetException;
 import dev.cloister.job.MalformedSpecException;
 import dev.cloister.keys.KeyException;
 import dev.cloister.policy.AdmissionException;
 import dev.cloister.sandbox.SandboxException;
 import jakarta.ws.rs.WebApplicationException;
+import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.core.Response;
 import org.jboss.logging.Logger;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
+import org.jboss.resteasy.reactive.server.SimpleResourceInfo;
 
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
-/** The one place where exceptions become HTTP responses, always as problem+json. */
+/**
+ * The one place where exceptions become HTTP responses, always as problem+json. Refusals that no domain service has
+ * audited already (unreadable bodies, bad parameters) are audited here when the request reached a resource.
+ */
 public class ProblemMapper {
 
     private static final Logger LOG = Logger.getLogger(ProblemMapper.class);
     static final String BASE = "urn:cloister:problem:";
+
+    private final AuditLog audit;
+
+    public ProblemMapper(AuditLog audit) {
+        this.audit = audit;
+    }
 
     @ServerExceptionMapper
     public Response malformed(MalformedSpecException e) {
@@ -53,22 +67,27 @@ public class ProblemMapper {
 
     // Quarkus ships its own mapper for this subtype (plain JSON); ours must be at least as specific to win.
     @ServerExceptionMapper
-    public Response binding(MismatchedInputException e) {
+    public Response binding(MismatchedInputException e, ContainerRequestContext request, SimpleResourceInfo resource) {
         String field = e.getPath().stream().map(r -> r.getFieldName() == null ? "[" + r.getIndex() + "]" : r.getFieldName())
                 .reduce((a, b) -> a + "." + b).orElse("(document)");
         String reason = e instanceof UnrecognizedPropertyException ? "unknown field" : "wrong type or shape";
+        auditRefusal(request, resource, 400, "malformed-body", field + ": " + reason);
         return problem(400, "malformed-body", "Request body does not match the expected fields",
                 field + ": " + reason, List.of(new Problem.FieldViolation(field, reason)));
     }
 
     @ServerExceptionMapper
-    public Response json(JsonProcessingException e) {
+    public Response json(JsonProcessingException e, ContainerRequestContext request, SimpleResourceInfo resource) {
+        // The parser's own message may quote the body (an env value, say): the audit gets the position only.
+        String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr() + ", column "
+                + e.getLocation().getColumnNr();
+        auditRefusal(request, resource, 400, "malformed-body", "not valid JSON" + where);
         return problem(400, "malformed-body", "Request body is not a readable document",
                 "not valid JSON: " + e.getOriginalMessage(), List.of());
     }
 
     @ServerExceptionMapper
-    public Response web(WebApplicationException e) {
+    public Response web(WebApplicationException e, ContainerRequestContext request, SimpleResourceInfo resource) {
         int status = e.getResponse().getStatus();
         String kind = switch (status) {
             case 404 -> "not-found";
@@ -80,6 +99,10 @@ public class ProblemMapper {
             default -> status < 500 ? "bad-request" : "internal";
         };
         String title = e.getResponse().getStatusInfo().getReasonPhrase();
+        // A lookup of an unknown id is not an action worth a line each; other 4xx refusals are.
+        if (status >= 400 && status < 500 && status != 404) {
+            auditRefusal(request, resource, status, kind, e.getMessage());
+        }
         return problem(status, kind, title, status < 500 ? e.getMessage() : "internal error", List.of());
     }
 
@@ -94,6 +117,25 @@ public class ProblemMapper {
     public Response unexpected(Exception e) {
         LOG.error("unexpected error", e);
         return problem(500, "internal", "Internal error", "internal error; the host log has details", List.of());
+    }
+
+    // Only requests that reached a resource method: anything else (an unknown path, a wrong method) did nothing.
+    private void auditRefusal(ContainerRequestContext request, SimpleResourceInfo resource, int status, String kind,
+                              String reason) {
+        if (resource == null || resource.getResourceClass() == null || request == null) {
+            return;
+        }
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("status", status);
+        details.put("type", BASE + kind);
+        details.put("reason", String.valueOf(reason));
+        try {
+            audit.record("anonymous", "request.refused", request.getMethod() + " /" + request.getUriInfo().getPath()
+                    .replaceFirst("^/", ""), "refused", details);
+        } catch (RuntimeException e) {
+            // The request is refused either way; the audit failure itself is logged by the audit log.
+            LOG.errorf("refused request not audited: %s", e.getMessage());
+        }
     }
 
     static Response problem(int status, String kind, String title, String detail, List<Problem.FieldViolation> v) {

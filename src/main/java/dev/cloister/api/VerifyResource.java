@@ -7,6 +7,7 @@ import dev.cloister.image.ReleasePolicy;
 import dev.cloister.image.VerifiedImage;
 import dev.cloister.keys.HostKeys;
 import dev.cloister.keys.KeyException;
+import dev.cloister.keys.PublicKeyPem;
 import dev.cloister.policy.PolicyException;
 import dev.cloister.verify.VerificationException;
 import jakarta.ws.rs.BadRequestException;
@@ -16,6 +17,7 @@ import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -63,13 +65,28 @@ public class VerifyResource {
             throw new BadRequestException(e.getMessage());
         }
         String pem = request.publicKey() != null ? request.publicKey() : keys.publicKey(keys.activeKeyId()).text();
+        // The audit names the key by id and says whether a release policy applied; public keys are not secret, but
+        // an id is what a reader compares.
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("key", keyId(pem));
+        details.put("releasePolicy", policy.isPresent());
         try {
             VerifiedImage report = verifier.verify(ref, pem, policy);
-            audit.record("anonymous", "image.verify", ref.toString(), "verified", Map.of("digest", report.digest().toString()));
+            details.put("digest", report.digest().toString());
+            audit.record("anonymous", "image.verify", ref.toString(), "verified", details);
             return new ImageVerdict(true, ref.toString(), report, List.of());
         } catch (VerificationException e) {
-            audit.record("anonymous", "image.verify", ref.toString(), "not-verified", Map.of("reasons", e.reasons()));
+            details.put("reasons", e.reasons());
+            audit.record("anonymous", "image.verify", ref.toString(), "not-verified", details);
             return new ImageVerdict(false, ref.toString(), null, e.reasons());
+        }
+    }
+
+    private static String keyId(String pem) {
+        try {
+            return PublicKeyPem.parse(pem).keyId().hex();
+        } catch (IllegalArgumentException e) {
+            return "unreadable";
         }
     }
 }

@@ -100,7 +100,7 @@ public final class JobService implements AutoCloseable {
         try {
             parsed = reader.parse(body, format);
         } catch (MalformedSpecException e) {
-            audit.record(actor, "job.submit", "-", "refused", Map.of("reason", e.getMessage()));
+            audit.record(actor, "job.submit", "-", "refused", Map.of("reason", e.auditReason()));
             throw e;
         }
         JobSpec spec = parsed.spec();

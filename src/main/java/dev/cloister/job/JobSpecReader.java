@@ -112,7 +112,9 @@ public final class JobSpecReader {
         } catch (JacksonException e) {
             String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr()
                     + ", column " + e.getLocation().getColumnNr();
-            throw new MalformedSpecException("not valid " + format + where + ": " + e.getOriginalMessage(), false);
+            // The parser's message can quote the body (an env value, say): the caller sees it, the audit does not.
+            throw new MalformedSpecException("not valid " + format + where + ": " + e.getOriginalMessage(),
+                    "not valid " + format + where, false);
         } catch (RuntimeException e) {
             // SnakeYAML signals its own limits (aliases, code points) with unchecked exceptions.
             throw new MalformedSpecException("not valid " + format + ": document refused by the parser's limits", false);

@@ -36,6 +36,7 @@ public final class HostKeys implements AutoCloseable {
     private char[] passphrase;
     private List<KeyInfo> keys;
     private EcSigner active;
+    private KeyInfo generatedOnOpen;
 
     private HostKeys(Path dir, char[] passphrase, Clock clock) {
         this.dir = dir;
@@ -71,6 +72,11 @@ public final class HostKeys implements AutoCloseable {
     /** The active key's id. */
     public synchronized KeyId activeKeyId() {
         return active.keyId();
+    }
+
+    /** The key that opening generated because the directory had none yet (so that it can be audited). */
+    public synchronized Optional<KeyInfo> generatedOnOpen() {
+        return Optional.ofNullable(generatedOnOpen);
     }
 
     /** Every key in the directory, oldest first; exactly one is active. */
@@ -137,7 +143,7 @@ public final class HostKeys implements AutoCloseable {
             }
             if (!Files.exists(index, LinkOption.NOFOLLOW_LINKS)) {
                 keys = List.of();
-                install(generate());
+                generatedOnOpen = install(generate());
                 return;
             }
             keys = KeyIndex.read(readCapped(index));

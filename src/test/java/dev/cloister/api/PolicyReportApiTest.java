@@ -74,7 +74,8 @@ class PolicyReportApiTest {
                 .body("detail", containsString("extra: unknown field"));
         List<String> lines = Files.readAllLines(AUDIT);
         assertTrue(lines.subList((int) before, lines.size()).stream()
-                .anyMatch(l -> l.contains("\"action\":\"policy.probe\"") && l.contains("\"outcome\":\"refused\"")), "no refusal audited");
+                .anyMatch(l -> l.contains("\"action\":\"request.refused\"") && l.contains("policies/restricted/probes")),
+                "no refusal audited");
         given().get("/api/v1/policies/restricted/report").then().statusCode(200).body("probeRunning", equalTo(null));
     }
 }
