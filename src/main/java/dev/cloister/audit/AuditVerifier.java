@@ -246,7 +246,7 @@ public final class AuditVerifier {
                 throw new AuditVerificationException(seq, at + "the signature is not base64");
             }
             byte[] signed = Checkpoint.signedBytes(signedSeq, headHash, entry.time(), keyIdText);
-            if (!Checkpoint.verifies(key, signed, signature)) {
+            if (!key.verifies(signed, signature)) {
                 throw new AuditVerificationException(seq, at + "signature does not verify with key " + keyId
                         + " (forged, or the checkpoint was altered)");
             }

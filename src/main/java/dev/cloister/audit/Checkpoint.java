@@ -3,13 +3,10 @@ package dev.cloister.audit;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.cloister.keys.PublicKeyPem;
 import dev.cloister.keys.Signer;
 import dev.cloister.seal.Dsse;
 
 import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
-import java.security.Signature;
 import java.util.Base64;
 import java.util.Set;
 import java.util.TreeSet;
@@ -84,27 +81,5 @@ final class Checkpoint {
             }
         }
         return null;
-    }
-
-    /** Whether {@code signature} is a valid ECDSA signature by {@code key} over {@code signed}. */
-    static boolean verifies(PublicKeyPem key, byte[] signed, byte[] signature) {
-        String algorithm = switch (key.fieldSize()) {
-            case 256 -> "SHA256withECDSA";
-            case 384 -> "SHA384withECDSA";
-            case 521 -> "SHA512withECDSA";
-            default -> null;
-        };
-        if (algorithm == null) {
-            return false;
-        }
-        try {
-            Signature verifier = Signature.getInstance(algorithm);
-            verifier.initVerify(key.publicKey());
-            verifier.update(signed);
-            return verifier.verify(signature);
-        } catch (GeneralSecurityException e) {
-            // Not DER, or not a signature for this key: either way it does not verify.
-            return false;
-        }
     }
 }

@@ -85,7 +85,7 @@ final class AttestationCheck {
             return null;
         }
         byte[] pae = Dsse.pae(envelope.payloadType(), envelope.payload());
-        if (envelope.signatures().stream().noneMatch(s -> SignatureCheck.verifies(key, pae, s))) {
+        if (envelope.signatures().stream().noneMatch(s -> key.verifies(pae, s))) {
             problems.add(new Failure(Check.ATTESTATION_INVALID, which + " does not verify with the pinned key "
                     + key.keyId() + ": it was made by another key, or its statement was altered"));
             return null;

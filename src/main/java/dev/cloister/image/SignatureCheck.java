@@ -5,8 +5,6 @@ import dev.cloister.image.ImageVerificationException.Check;
 import dev.cloister.image.ImageVerificationException.Failure;
 import dev.cloister.keys.PublicKeyPem;
 
-import java.security.GeneralSecurityException;
-import java.security.Signature;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -70,7 +68,7 @@ final class SignatureCheck {
                     + CosignLayout.SIGNATURE_ANNOTATION + " annotation"));
             return false;
         }
-        if (!verifies(key, payload, signature)) {
+        if (!key.verifies(payload, signature)) {
             problems.add(new Failure(Check.SIGNATURE_INVALID, which + " does not verify with the pinned key "
                     + key.keyId() + ": it was made by another key, or its payload was altered"));
             return false;
@@ -103,27 +101,6 @@ final class SignatureCheck {
             return Base64.getDecoder().decode(text);
         } catch (IllegalArgumentException e) {
             return null;
-        }
-    }
-
-    /** ECDSA with the hash that goes with the key's curve (cosign: P-256 → SHA-256). */
-    static boolean verifies(PublicKeyPem key, byte[] data, byte[] signature) {
-        String algorithm = switch (key.fieldSize()) {
-            case 256 -> "SHA256withECDSA";
-            case 384 -> "SHA384withECDSA";
-            case 521 -> "SHA512withECDSA";
-            default -> null;
-        };
-        if (algorithm == null) {
-            return false;
-        }
-        try {
-            Signature verifier = Signature.getInstance(algorithm);
-            verifier.initVerify(key.publicKey());
-            verifier.update(data);
-            return verifier.verify(signature);
-        } catch (GeneralSecurityException e) {
-            return false; // not a DER ECDSA signature: it does not verify
         }
     }
 }

@@ -102,6 +102,34 @@ public final class PublicKeyPem {
         return key.getParams().getCurve().getField().getFieldSize();
     }
 
+    /**
+     * The JCA ECDSA algorithm for this key: the hash goes with the curve (DESIGN.md "Formats"; cosign: P-256 with
+     * SHA-256), so P-384 reference vectors verify too. Empty for any other curve.
+     */
+    public java.util.Optional<String> signatureAlgorithm() {
+        return java.util.Optional.ofNullable(switch (fieldSize()) {
+            case 256 -> "SHA256withECDSA";
+            case 384 -> "SHA384withECDSA";
+            case 521 -> "SHA512withECDSA";
+            default -> null;
+        });
+    }
+
+    /** Whether {@code signature} is a DER ECDSA signature by this key over {@code data}; anything else is false. */
+    public boolean verifies(byte[] data, byte[] signature) {
+        if (signatureAlgorithm().isEmpty()) {
+            return false;
+        }
+        try {
+            java.security.Signature verifier = java.security.Signature.getInstance(signatureAlgorithm().get());
+            verifier.initVerify(key);
+            verifier.update(data);
+            return verifier.verify(signature);
+        } catch (java.security.GeneralSecurityException e) {
+            return false; // not DER, or not a signature for this key: either way it does not verify
+        }
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof PublicKeyPem other && Arrays.equals(spki, other.spki);

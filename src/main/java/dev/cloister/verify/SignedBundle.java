@@ -136,7 +136,7 @@ final class SignedBundle {
         }
         byte[] pae = Dsse.pae(envelope.getPayloadType(), envelope.getPayload().toByteArray());
         byte[] signature = envelope.getSignatures(0).getSig().toByteArray();
-        String algorithm = algorithmFor(key);
+        String algorithm = key.signatureAlgorithm().orElse(null);
         if (algorithm == null) {
             fatal.add("the public key's curve (" + key.fieldSize() + "-bit field) is not P-256, P-384 or P-521");
             return false;
@@ -156,15 +156,5 @@ final class SignedBundle {
             fatal.add("the DSSE signature cannot be checked: " + e.getMessage());
         }
         return false;
-    }
-
-    /** The hash goes with the curve (DESIGN.md "Formats"), so P-384 reference vectors verify too. */
-    private static String algorithmFor(PublicKeyPem key) {
-        return switch (key.fieldSize()) {
-            case 256 -> "SHA256withECDSA";
-            case 384 -> "SHA384withECDSA";
-            case 521 -> "SHA512withECDSA";
-            default -> null;
-        };
     }
 }

@@ -105,11 +105,11 @@ class CosignLayoutTest {
         CosignLayout.Envelope read = CosignLayout.readEnvelope(envelope);
         assertArrayEquals(statement, read.payload());
         PublicKeyPem key = PublicKeyPem.parse(signer.publicKeyPem());
-        assertTrue(SignatureCheck.verifies(key, Dsse.pae(read.payloadType(), read.payload()), read.signatures().get(0)));
-        assertFalse(SignatureCheck.verifies(key, statement, read.signatures().get(0)), "the PAE is signed, not the payload");
-        assertFalse(SignatureCheck.verifies(PublicKeyPem.parse(new dev.cloister.seal.TestSigner().publicKeyPem()),
+        assertTrue(key.verifies(Dsse.pae(read.payloadType(), read.payload()), read.signatures().get(0)));
+        assertFalse(key.verifies(statement, read.signatures().get(0)), "the PAE is signed, not the payload");
+        assertFalse(PublicKeyPem.parse(new dev.cloister.seal.TestSigner().publicKeyPem()).verifies(
                 Dsse.pae(read.payloadType(), read.payload()), read.signatures().get(0)), "another key");
-        assertFalse(SignatureCheck.verifies(key, statement, new byte[]{1, 2}), "not DER");
+        assertFalse(key.verifies(statement, new byte[]{1, 2}), "not DER");
     }
 
     @Test
