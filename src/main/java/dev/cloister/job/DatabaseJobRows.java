@@ -109,7 +109,8 @@ final class DatabaseJobRows implements JobRows {
     public Optional<List<CisResult>> cis(JobId id) {
         return inTransaction(() -> JobRow.getEntityManager()
                 .createQuery("select j.cis from JobRow j where j.id = :id", String.class)
-                .setParameter("id", id.value()).getResultStream().findFirst().map(JobJson::cis));
+                .setParameter("id", id.value()).getResultStream()
+                .filter(java.util.Objects::nonNull).findFirst().map(JobJson::cis)); // null until the container was inspected
     }
 
     private static List<TransitionRow> history(JobId id) {

@@ -81,6 +81,9 @@ abstract class JobPersistenceContract {
 
         assertEquals(cancelled, store.find(a.job.id()).orElseThrow());
         assertEquals(cancelled, JobStore.database().find(a.job.id()).orElseThrow(), "nothing of the refused change stored");
+        // Cancelled before a container existed: no CIS results, which reads as none (the policy report asks).
+        assertEquals(java.util.Optional.empty(), store.cis(a.job.id()));
+        assertEquals(java.util.Optional.empty(), JobStore.database().cis(a.job.id()));
     }
 
     @Test
