@@ -345,7 +345,7 @@ public final class JobService implements AutoCloseable {
     /**
      * Reconciles, after a start, every job not in a final state with what the engine has of it (its containers carry
      * this instance's label), and removes this instance's containers that belong to no job. Queued jobs are queued
-     * again; a running job whose container still runs is stopped and FAILED (the sandbox cannot reattach to a run);
+     * again; a running job whose container still runs is followed again to its end (deadline, log, outputs);
      * one whose container exited while the service was down has its outputs collected and goes on as usual (seal,
      * package, publish); one whose container is gone is FAILED. Sealing is redone from the start (it is idempotent),
      * a SEALED job is verified before it is published, a PACKAGED one is published again (same image digest).
@@ -432,29 +432,46 @@ public final class JobService implements AutoCloseable {
         }
         LeftContainer container = containers.get(0);
         containers.subList(1, containers.size()).forEach(c -> removeLeftover(c, "recovery.duplicate", id.value()));
+        if (container.running()) {
+            // Still running: followed to its end like any run (a worker slot, the deadline from its own start).
+            audit.record("cloister", "recovery.job", id.value(), "reattached", Map.of("container", container.containerId()));
+            workers.submit(() -> resume(id, plan, artifactDir, container));
+            return;
+        }
         RunResult result;
         try {
             result = runtime.settle(plan, container.containerId(), artifactDir);
         } catch (SandboxException e) {
             LOG.warnf("recovery: settling job %s failed: %s", id, e.getMessage());
-            runtime.cancel(id.value());
             removeLeftover(container, "recovery.unsettled", id.value());
             transition(id, JobState.FAILED, "service restarted while running; its container could not be settled: "
                     + e.getMessage());
             return;
         }
-        if (container.running()) {
-            // Honest: the run is not resumed. Its outputs (partial) are kept for inspection, never sealed.
-            List<String> outputs = result.outputs().stream().map(RunResult.OutputFile::path).toList();
-            store.update(id, j -> j.withResult(result.exitCode(), result.startedAt(), result.finishedAt(), outputs,
-                    java.nio.file.Files.isDirectory(artifactDir) ? artifactDir.toString() : null));
-            audit.record("cloister", "recovery.job", id.value(), "stopped", Map.of("container", container.containerId()));
-            transition(id, JobState.FAILED, "service restarted while running; container stopped");
-            return;
-        }
         audit.record("cloister", "recovery.job", id.value(), "collected", Map.of("container", container.containerId(),
                 "outputs", result.outputs().size()));
         workers.submit(() -> finish(id, plan, artifactDir, result));
+    }
+
+    private void resume(JobId id, ContainerPlan plan, Path artifactDir, LeftContainer container) {
+        if (cancelRequested.contains(id)) {
+            runtime.cancel(id.value());
+        }
+        RunResult result;
+        try {
+            result = runtime.resume(plan, container.containerId(), artifactDir);
+        } catch (SandboxException e) {
+            LOG.warnf("recovery: following job %s again failed: %s", id, e.getMessage());
+            removeLeftover(container, "recovery.unsettled", id.value());
+            transition(id, JobState.FAILED, "service restarted while running; its container could not be followed: "
+                    + e.getMessage());
+            return;
+        } catch (RuntimeException e) {
+            LOG.errorf(e, "recovery: job %s failed unexpectedly", id);
+            transition(id, JobState.FAILED, "internal error while following the job after a restart");
+            return;
+        }
+        finish(id, plan, artifactDir, result);
     }
 
     private void reclaim(ContainerPlan plan) {

@@ -171,6 +171,39 @@ public final class DockerSandbox implements SandboxRuntime, AutoCloseable {
     }
 
     @Override
+    public RunResult resume(ContainerPlan plan, String containerId, Path artifactDir) throws SandboxException {
+        Run run = new Run(plan.stopGrace());
+        run.containerId = containerId;
+        if (runs.putIfAbsent(plan.jobId(), run) != null) {
+            throw new SandboxException(SandboxException.Kind.ENGINE, "job " + plan.jobId() + " is already running");
+        }
+        try {
+            ContainerState state = state(containerId);
+            Instant startedAt = instant(state.getStartedAt(), Instant.now());
+            // The deadline runs from the container's start, not from the takeover.
+            long startedNanos = System.nanoTime() - Duration.between(startedAt, Instant.now()).toNanos();
+            JobLog log = JobLog.replay(engine, containerId, SandboxRuntime.logFile(plan), plan.logSize().bytes(),
+                    plan.logSize().toString());
+            RunOutcome outcome;
+            try {
+                LOG.infof("job %s: following container %s again after a restart", plan.jobId(), containerId);
+                outcome = awaitEnd(plan, run, containerId, startedNanos);
+            } catch (SandboxException | RuntimeException e) {
+                kill(containerId);
+                throw e;
+            } finally {
+                log.finish(timeouts.logDrain());
+            }
+            RunResult settled = settle(plan, containerId, artifactDir);
+            return outcome == RunOutcome.EXITED ? settled : new RunResult(outcome, settled.exitCode(),
+                    settled.startedAt(), settled.finishedAt(), settled.failure(), settled.outputs(),
+                    settled.outputProblems());
+        } finally {
+            runs.remove(plan.jobId(), run);
+        }
+    }
+
+    @Override
     public void reclaim(ContainerPlan plan) throws SandboxException {
         JobWorkspace.reclaim(plan, host, out -> { });
     }

@@ -53,6 +53,20 @@ final class JobLog implements AutoCloseable {
      */
     static JobLog attach(Engine engine, String containerId, Path path, long cap, String capText)
             throws SandboxException {
+        return attach(engine, containerId, path, cap, capText, false);
+    }
+
+    /**
+     * Rewrites {@code path} from the start of the running container's output (the engine keeps a copy) and follows
+     * it: what a service that restarted while the job ran needs, so that the log has nothing missing.
+     */
+    static JobLog replay(Engine engine, String containerId, Path path, long cap, String capText)
+            throws SandboxException {
+        return attach(engine, containerId, path, cap, capText, true);
+    }
+
+    private static JobLog attach(Engine engine, String containerId, Path path, long cap, String capText,
+                                 boolean fromStart) throws SandboxException {
         OutputStream out;
         try {
             out = Files.newOutputStream(path, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
@@ -64,7 +78,7 @@ final class JobLog implements AutoCloseable {
         JobLog log = new JobLog(containerId, out, cap, capText);
         try {
             engine.docker().attachContainerCmd(containerId)
-                    .withStdOut(true).withStdErr(true).withFollowStream(true).withLogs(false)
+                    .withStdOut(true).withStdErr(true).withFollowStream(true).withLogs(fromStart)
                     .exec(log.stream);
             if (!log.stream.awaitStarted(engine.timeout().toMillis(), TimeUnit.MILLISECONDS)) {
                 throw new SandboxException(SandboxException.Kind.ENGINE, "the Docker engine did not attach to the"

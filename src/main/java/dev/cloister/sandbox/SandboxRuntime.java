@@ -37,6 +37,13 @@ public interface SandboxRuntime {
      */
     RunResult settle(ContainerPlan plan, String containerId, Path artifactDir) throws SandboxException;
 
+    /**
+     * Takes over a job whose container still runs after the service that started it stopped: follows it to its end
+     * under the same rules as {@link #run} (the deadline counts from the container's own start; cancel works), writes
+     * the whole log again from the engine's copy, then settles it as {@link #settle} does.
+     */
+    RunResult resume(ContainerPlan plan, String containerId, Path artifactDir) throws SandboxException;
+
     /** Releases host mounts left in the job's work directory by an earlier process; idempotent. */
     void reclaim(ContainerPlan plan) throws SandboxException;
 

@@ -86,6 +86,11 @@ class JobServiceTest {
         }
 
         @Override
+        public RunResult resume(ContainerPlan plan, String containerId, Path artifactDir) {
+            throw new IllegalStateException("the fake runtime leaves no containers to resume");
+        }
+
+        @Override
         public void reclaim(ContainerPlan plan) {
         }
 
