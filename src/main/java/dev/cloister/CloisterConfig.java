@@ -110,6 +110,15 @@ public interface CloisterConfig {
         @WithDefault("2")
         int concurrency();
 
+        /**
+         * What a shutdown does to running jobs: {@code detach} leaves them running (the engine keeps them under
+         * live-restore) for the next start to follow again; {@code cancel} stops them.
+         */
+        @WithDefault("detach")
+        OnShutdown onShutdown();
+
+        enum OnShutdown { DETACH, CANCEL }
+
         /** Largest accepted job spec body. */
         @WithDefault("65536")
         int maxSpecBytes();

@@ -293,12 +293,17 @@ public class Wiring {
     }
 
     /**
-     * Stops the jobs while the engine connection still works: beans are destroyed in no guaranteed order, and a
-     * sandbox closed first left running containers behind (measured: 2 of 2 with 10,000 jobs queued). Idempotent
-     * with the disposer above.
+     * Runs while the engine connection still works (beans are destroyed in no guaranteed order, and a sandbox closed
+     * first once left running containers behind with no record): by default lets go of running jobs, which the
+     * engine keeps running and the next start follows again; with {@code cloister.jobs.on-shutdown=cancel}, stops
+     * them. Idempotent with the disposer above.
      */
-    void stopJobsFirst(@Observes ShutdownEvent event, JobService jobs) {
-        jobs.close();
+    void stopJobsFirst(@Observes ShutdownEvent event, JobService jobs, CloisterConfig config) {
+        if (config.jobs().onShutdown() == CloisterConfig.Jobs.OnShutdown.DETACH) {
+            jobs.detach();
+        } else {
+            jobs.close();
+        }
     }
 
     void close(@Disposes DockerSandbox sandbox) {

@@ -63,6 +63,7 @@ public final class JobService implements AutoCloseable {
     private final Set<JobId> cancelRequested = ConcurrentHashMap.newKeySet();
     private final ExecutorService workers;
     private volatile boolean accepting = true;
+    private volatile boolean detached;
 
     public JobService(Policies policies, DatasetRegistry datasets, Admission admission, SandboxRuntime runtime,
                       JobSealer sealer, SealCheck sealCheck, ModelPublisher publisher, JobSpecReader reader,
@@ -167,7 +168,9 @@ public final class JobService implements AutoCloseable {
     }
 
     private void execute(JobId id) {
-        if (cancelRequested.contains(id) || store.find(id).map(j -> j.state() != JobState.QUEUED).orElse(true)) {
+        // Not accepting: shutting down; a queued job stays QUEUED in the store and runs after the next start.
+        if (!accepting || cancelRequested.contains(id)
+                || store.find(id).map(j -> j.state() != JobState.QUEUED).orElse(true)) {
             return;
         }
         ContainerPlan plan = store.plan(id).orElseThrow();
@@ -193,6 +196,10 @@ public final class JobService implements AutoCloseable {
                 }
             });
         } catch (SandboxException e) {
+            if (e.kind() == SandboxException.Kind.DETACHED) {
+                LOG.infof("job %s left running at shutdown: %s", id, e.getMessage());
+                return; // stays RUNNING in the store; the next start follows it again
+            }
             LOG.warnf("job %s failed in the sandbox: %s", id, e.getMessage());
             transition(id, JobState.FAILED, e.getMessage());
             return;
@@ -461,6 +468,10 @@ public final class JobService implements AutoCloseable {
         try {
             result = runtime.resume(plan, container.containerId(), artifactDir);
         } catch (SandboxException e) {
+            if (e.kind() == SandboxException.Kind.DETACHED) {
+                LOG.infof("job %s left running at shutdown: %s", id, e.getMessage());
+                return;
+            }
             LOG.warnf("recovery: following job %s again failed: %s", id, e.getMessage());
             removeLeftover(container, "recovery.unsettled", id.value());
             transition(id, JobState.FAILED, "service restarted while running; its container could not be followed: "
@@ -521,11 +532,42 @@ public final class JobService implements AutoCloseable {
     }
 
     /**
+     * Shuts down leaving running jobs running (the engine keeps their containers under live-restore): stops
+     * admitting, lets go of every run without stopping it, leaves queued jobs QUEUED, and records the shutdown. The
+     * next start follows the running jobs again and runs the queued ones ({@link #recover}).
+     */
+    public void detach() {
+        if (detached) {
+            return;
+        }
+        detached = true;
+        accepting = false;
+        List<String> running = store.all().stream().filter(j -> j.state() == JobState.RUNNING)
+                .map(j -> j.id().value()).toList();
+        long queued = store.all().stream().filter(j -> j.state() == JobState.QUEUED).count();
+        runtime.detach();
+        workers.shutdown();
+        try {
+            if (!workers.awaitTermination(30, TimeUnit.SECONDS)) {
+                workers.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        audit.record("cloister", "service.shutdown", "-", "detached", Map.of("running", running,
+                "queued", queued));
+        LOG.infof("shut down: %d running job(s) left to the engine, %d queued job(s) kept", running.size(), queued);
+    }
+
+    /**
      * Stops admitting and stops running containers, so none is left behind without a record. Queued jobs stay
      * QUEUED in the store and run after the next start ({@link #recover}).
      */
     @Override
     public void close() {
+        if (detached) {
+            return; // the runs were let go on purpose: cancelling now would stop them
+        }
         accepting = false;
         for (Job j : store.all()) {
             if (!j.state().isFinal()) {

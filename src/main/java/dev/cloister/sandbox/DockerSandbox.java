@@ -95,7 +95,11 @@ public final class DockerSandbox implements SandboxRuntime, AutoCloseable {
                 listener.configured(containerId, benchmark(containerId));
                 return execute(plan, run, containerId, workspace, artifactDir, listener);
             } finally {
-                remove(containerId);
+                if (run.detached) {
+                    workspace.keep(); // the container still uses the mounts; the next process settles them
+                } else {
+                    remove(containerId);
+                }
             }
         } catch (DockerException e) {
             // Only "not found", "conflict" and "not modified" reach here unconverted (see Engine.call).
@@ -189,10 +193,16 @@ public final class DockerSandbox implements SandboxRuntime, AutoCloseable {
                 LOG.infof("job %s: following container %s again after a restart", plan.jobId(), containerId);
                 outcome = awaitEnd(plan, run, containerId, startedNanos);
             } catch (SandboxException | RuntimeException e) {
-                kill(containerId);
+                if (!run.detached) {
+                    kill(containerId);
+                }
                 throw e;
             } finally {
-                log.finish(timeouts.logDrain());
+                if (run.detached) {
+                    log.discard();
+                } else {
+                    log.finish(timeouts.logDrain());
+                }
             }
             RunResult settled = settle(plan, containerId, artifactDir);
             return outcome == RunOutcome.EXITED ? settled : new RunResult(outcome, settled.exitCode(),
@@ -201,6 +211,11 @@ public final class DockerSandbox implements SandboxRuntime, AutoCloseable {
         } finally {
             runs.remove(plan.jobId(), run);
         }
+    }
+
+    @Override
+    public void detach() {
+        runs.values().forEach(r -> r.detached = true);
     }
 
     @Override
@@ -258,15 +273,16 @@ public final class DockerSandbox implements SandboxRuntime, AutoCloseable {
             listener.started(containerId, startedAt);
             outcome = awaitEnd(plan, run, containerId, startedNanos);
         } catch (SandboxException | RuntimeException e) {
-            if (started) {
+            if (started && !run.detached) {
                 kill(containerId); // so that the log drains at once; the caller's finally removes the container
             }
             throw e;
         } finally {
-            if (started) {
+            if (started && !run.detached) {
                 log.finish(timeouts.logDrain());
             } else {
-                log.discard(); // nothing ran, nothing to drain: the stream would only end with the container
+                // Nothing ran, or the service let go of the run: the stream would only end with the container.
+                log.discard();
             }
         }
 
@@ -292,6 +308,10 @@ public final class DockerSandbox implements SandboxRuntime, AutoCloseable {
             throws SandboxException {
         long deadline = startedNanos + plan.limits().maxRuntime().toNanos();
         while (true) {
+            if (run.detached) {
+                throw new SandboxException(SandboxException.Kind.DETACHED, "the service let go of the run at "
+                        + "shutdown; container " + containerId + " runs on");
+            }
             if (!Boolean.TRUE.equals(state(containerId).getRunning())) {
                 return run.cancelled ? RunOutcome.CANCELLED : RunOutcome.EXITED;
             }
@@ -435,6 +455,7 @@ public final class DockerSandbox implements SandboxRuntime, AutoCloseable {
         final Duration grace;
         volatile String containerId;
         volatile boolean cancelled;
+        volatile boolean detached;
 
         Run(Duration grace) {
             this.grace = grace;

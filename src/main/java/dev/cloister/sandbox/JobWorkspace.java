@@ -260,6 +260,11 @@ final class JobWorkspace implements AutoCloseable {
         void accept(Path outputDir) throws SandboxException;
     }
 
+    /** Leaves the mounts in place for a later process (a detached run): {@link #close} then releases nothing. */
+    void keep() {
+        mounted.clear();
+    }
+
     /** Unmounts in reverse order; a failure is logged and the rest still unmounted. */
     @Override
     public void close() {

@@ -11,7 +11,9 @@ public class SandboxException extends Exception {
         /** The engine failed or did not answer within its timeout. */
         ENGINE,
         /** Collecting outputs failed (e.g. no space left). */
-        OUTPUT
+        OUTPUT,
+        /** The service let go of the run on shutdown; the container runs on for the next process to follow. */
+        DETACHED
     }
 
     private final Kind kind;

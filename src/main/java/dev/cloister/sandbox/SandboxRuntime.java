@@ -44,6 +44,14 @@ public interface SandboxRuntime {
      */
     RunResult resume(ContainerPlan plan, String containerId, Path artifactDir) throws SandboxException;
 
+    /**
+     * Lets go of every run in flight without stopping it, for a shutdown that leaves jobs running (the engine keeps
+     * them under live-restore): their containers, host mounts and outputs stay for the next process, which follows
+     * them again ({@link #resume}). The blocked {@link #run} and {@link #resume} calls end with a
+     * {@link SandboxException.Kind#DETACHED} exception.
+     */
+    void detach();
+
     /** Releases host mounts left in the job's work directory by an earlier process; idempotent. */
     void reclaim(ContainerPlan plan) throws SandboxException;
 

@@ -86,6 +86,10 @@ class JobServiceTest {
         }
 
         @Override
+        public void detach() {
+        }
+
+        @Override
         public RunResult resume(ContainerPlan plan, String containerId, Path artifactDir) {
             throw new IllegalStateException("the fake runtime leaves no containers to resume");
         }

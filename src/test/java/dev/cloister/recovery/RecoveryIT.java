@@ -129,6 +129,38 @@ class RecoveryIT {
                 "the orphan's removal is audited");
     }
 
+    @Test
+    void aGracefulStopLeavesRunningJobsRunningForTheNextStart() throws Exception {
+        assertTrue(Files.isRegularFile(JAR), "package the application first (mvn verify runs this test after package)");
+        Path jar = application();
+        String image = "cloister/example-breast-cancer@" + docker("image", "inspect", "-f", "{{.Id}}",
+                "cloister/example-breast-cancer").strip();
+        port = freePort();
+        Process first = start(jar, "first", databaseArgs(true));
+        String running = submit(image, "import time, pathlib\nprint('before the stop', flush=True)\n"
+                + "time.sleep(25)\nprint('after the stop', flush=True)\n"
+                + "pathlib.Path('/out/model.txt').write_text('kept')");
+        await(running, "RUNNING", Duration.ofSeconds(90));
+        String container = containerOf(running);
+
+        first.destroy(); // SIGTERM: the shutdown the service is meant to get
+        assertTrue(first.waitFor(60, TimeUnit.SECONDS), "the service stopped");
+        assertEquals("true", docker("inspect", "-f", "{{.State.Running}}", container).strip(),
+                "the job's container runs on after the service stopped");
+        assertTrue(Files.readString(data.resolve("audit/audit.jsonl")).lines()
+                        .anyMatch(l -> l.contains("\"service.shutdown\"") && l.contains(running)),
+                "the shutdown is audited with the job it left running");
+
+        start(jar, "second", databaseArgs(false));
+        JsonNode j = awaitFinal(running, Duration.ofSeconds(180));
+        assertTrue(states(j).containsAll(List.of("RUNNING", "SUCCEEDED", "SEALED")), j.toString());
+        assertEquals(1, states(j).stream().filter("RUNNING"::equals).count(), "one run, not a second one: " + j);
+        assertTrue(j.get("outputs").toString().contains("model.txt"), j.toString());
+        String log = get("/api/v1/jobs/" + running + "/logs").body();
+        assertTrue(log.contains("before the stop") && log.contains("after the stop"), log);
+        assertEquals(List.of(), containers(), "no container of this instance is left");
+    }
+
     /** The application to run: the packaged one (H2). */
     Path application() throws Exception {
         return JAR;
