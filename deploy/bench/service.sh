@@ -51,7 +51,9 @@ start)
     mkdir -p "$DATA_DIR"
     # Millisecond timestamps in the service log, for the phase breakdown; everything else as configured.
     # shellcheck disable=SC2086
+    # on-shutdown=cancel: the next start wipes the data dir, so no later process would follow jobs left running.
     (cd "$repo" && exec java ${JAVA_OPTS:-} -Dquarkus.http.port="$PORT" -Dcloister.data-dir="$DATA_DIR" \
+        -Dcloister.jobs.on-shutdown=cancel \
         -Dcloister.policies.dir="$policies" -Dcloister.policies.seccomp-dir="$profiles" \
         -Dcloister.datasets.root="${DATASETS:-/var/lib/cloister/datasets}" \
         '-Dquarkus.log.console.format=%d{HH:mm:ss.SSS} %-5p [%c{2.}] %s%e%n' \
