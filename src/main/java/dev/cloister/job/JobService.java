@@ -175,37 +175,57 @@ public final class JobService implements AutoCloseable {
         }
         ContainerPlan plan = store.plan(id).orElseThrow();
         Path artifactDir = settings.artifactRoot().resolve(id.value());
+        RunListener listener = new RunListener() {
+            @Override
+            public void configured(String containerId, List<CisResult> cis) {
+                store.saveCis(id, cis);
+                Map<String, Long> counts = new java.util.TreeMap<>();
+                cis.forEach(r -> counts.merge(r.status().name(), 1L, Long::sum));
+                audit.record("cloister", "job.cis", id.value(), counts.containsKey("FAIL") ? "findings" : "ok",
+                        Map.of("counts", counts));
+            }
+
+            @Override
+            public void started(String containerId, java.time.Instant at) {
+                transition(id, JobState.RUNNING, "container " + shortId(containerId) + " started");
+                if (cancelRequested.contains(id)) {
+                    runtime.cancel(id.value());
+                }
+            }
+        };
+        follow(id, plan, artifactDir, () -> runtime.run(plan, artifactDir, listener),
+                SandboxException::getMessage, "internal error while running the job");
+    }
+
+    /** A step that follows a job's container to its end: a run, or a run taken over after a restart. */
+    @FunctionalInterface
+    private interface RunStep {
+        RunResult follow() throws SandboxException;
+    }
+
+    /** What a failed step does before the job is FAILED, and the reason it is FAILED with. */
+    @FunctionalInterface
+    private interface StepFailure {
+        String reason(SandboxException e);
+    }
+
+    // Runs the step and finishes the job; a run the shutdown let go of stays RUNNING for the next start to follow.
+    private void follow(JobId id, ContainerPlan plan, Path artifactDir, RunStep step, StepFailure failure,
+                        String internalError) {
         RunResult result;
         try {
-            result = runtime.run(plan, artifactDir, new RunListener() {
-                @Override
-                public void configured(String containerId, List<CisResult> cis) {
-                    store.saveCis(id, cis);
-                    Map<String, Long> counts = new java.util.TreeMap<>();
-                    cis.forEach(r -> counts.merge(r.status().name(), 1L, Long::sum));
-                    audit.record("cloister", "job.cis", id.value(), counts.containsKey("FAIL") ? "findings" : "ok",
-                            Map.of("counts", counts));
-                }
-
-                @Override
-                public void started(String containerId, java.time.Instant at) {
-                    transition(id, JobState.RUNNING, "container " + shortId(containerId) + " started");
-                    if (cancelRequested.contains(id)) {
-                        runtime.cancel(id.value());
-                    }
-                }
-            });
+            result = step.follow();
         } catch (SandboxException e) {
             if (e.kind() == SandboxException.Kind.DETACHED) {
                 LOG.infof("job %s left running at shutdown: %s", id, e.getMessage());
-                return; // stays RUNNING in the store; the next start follows it again
+                return;
             }
             LOG.warnf("job %s failed in the sandbox: %s", id, e.getMessage());
-            transition(id, JobState.FAILED, e.getMessage());
+            transition(id, JobState.FAILED, failure.reason(e));
             return;
         } catch (RuntimeException e) {
             LOG.errorf(e, "job %s failed unexpectedly", id);
-            transition(id, JobState.FAILED, "internal error while running the job");
+            transition(id, JobState.FAILED, internalError);
             return;
         }
         finish(id, plan, artifactDir, result);
@@ -464,25 +484,10 @@ public final class JobService implements AutoCloseable {
         if (cancelRequested.contains(id)) {
             runtime.cancel(id.value());
         }
-        RunResult result;
-        try {
-            result = runtime.resume(plan, container.containerId(), artifactDir);
-        } catch (SandboxException e) {
-            if (e.kind() == SandboxException.Kind.DETACHED) {
-                LOG.infof("job %s left running at shutdown: %s", id, e.getMessage());
-                return;
-            }
-            LOG.warnf("recovery: following job %s again failed: %s", id, e.getMessage());
+        follow(id, plan, artifactDir, () -> runtime.resume(plan, container.containerId(), artifactDir), e -> {
             removeLeftover(container, "recovery.unsettled", id.value());
-            transition(id, JobState.FAILED, "service restarted while running; its container could not be followed: "
-                    + e.getMessage());
-            return;
-        } catch (RuntimeException e) {
-            LOG.errorf(e, "recovery: job %s failed unexpectedly", id);
-            transition(id, JobState.FAILED, "internal error while following the job after a restart");
-            return;
-        }
-        finish(id, plan, artifactDir, result);
+            return "service restarted while running; its container could not be followed: " + e.getMessage();
+        }, "internal error while following the job after a restart");
     }
 
     private void reclaim(ContainerPlan plan) {
