@@ -63,13 +63,20 @@ final class OutputCollector {
             // The detail names host paths: it goes to Cloister's log, not to the job's owner.
             LOG.warnf("collecting %s into %s failed: %s", outDir, target, Messages.brief(e));
             throw new SandboxException(SandboxException.Kind.OUTPUT, "collecting the job's outputs failed"
-                    + (e instanceof FileSystemException f && f.getReason() != null
+                    + (noSpace(e) ? ": no space left on the host's artifact store; nothing was kept or sealed"
+                    : e instanceof FileSystemException f && f.getReason() != null
                     ? ": " + Messages.printable(f.getReason()) : " (see the server log)"), e);
         } finally {
             if (staging != null) {
                 deleteTree(staging);
             }
         }
+    }
+
+    // ENOSPC reaches Java as a plain IOException from write(2), or as a FileSystemException's reason.
+    private static boolean noSpace(IOException e) {
+        String text = e instanceof FileSystemException f && f.getReason() != null ? f.getReason() : e.getMessage();
+        return text != null && text.contains("No space left on device");
     }
 
     private static Collected copy(Path outDir, Path staging, long cap) throws IOException {

@@ -161,6 +161,32 @@ class RecoveryIT {
         assertEquals(List.of(), containers(), "no container of this instance is left");
     }
 
+    @Test
+    void aFullArtifactStoreFailsTheJobWithNothingHalfKept() throws Exception {
+        assertTrue(Files.isRegularFile(JAR), "package the application first (mvn verify runs this test after package)");
+        Path jar = application();
+        String image = "cloister/example-breast-cancer@" + docker("image", "inspect", "-f", "{{.Id}}",
+                "cloister/example-breast-cancer").strip();
+        // The artifact store on a 1 MiB tmpfs; the job writes 4 MiB (well within the policy's output cap).
+        Path artifacts = data.resolve("artifacts");
+        Files.createDirectories(artifacts);
+        Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=1m,mode=0755", "tmpfs",
+                artifacts.toString()).inheritIO().start();
+        assertTrue(mount.waitFor(10, TimeUnit.SECONDS) && mount.exitValue() == 0, "mount a small tmpfs (as root)");
+        port = freePort();
+        start(jar, "first", databaseArgs(true));
+        String id = submit(image, "import pathlib\npathlib.Path('/out/model.bin').write_bytes(bytes(4 << 20))");
+
+        JsonNode j = awaitFinal(id, Duration.ofSeconds(120));
+        assertEquals("FAILED", j.get("state").asText(), j.toString());
+        assertTrue(j.get("reason").asText().contains("no space left on the host's artifact store"), j.toString());
+        assertTrue(!states(j).contains("SEALED"), "never sealed: " + j);
+        try (var left = Files.list(artifacts)) {
+            assertEquals(List.of(), left.toList(), "nothing half-copied is left in the artifact store");
+        }
+        assertEquals(List.of(), containers(), "the container is removed");
+    }
+
     /** The application to run: the packaged one (H2). */
     Path application() throws Exception {
         return JAR;
