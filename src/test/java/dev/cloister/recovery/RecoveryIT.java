@@ -70,10 +70,8 @@ class RecoveryIT {
 
     @Test
     void jobsInterruptedByAKilledServiceEndWithAReasonAndLeaveNoContainers() throws Exception {
-        assertTrue(Files.isRegularFile(JAR), "package the application first (mvn verify runs this test after package)");
+        String image = exampleImage();
         Path jar = application();
-        String image = "cloister/example-breast-cancer@" + docker("image", "inspect", "-f", "{{.Id}}",
-                "cloister/example-breast-cancer").strip();
         port = freePort();
         Process first = start(jar, "first", databaseArgs(true));
 
@@ -131,10 +129,8 @@ class RecoveryIT {
 
     @Test
     void aGracefulStopLeavesRunningJobsRunningForTheNextStart() throws Exception {
-        assertTrue(Files.isRegularFile(JAR), "package the application first (mvn verify runs this test after package)");
+        String image = exampleImage();
         Path jar = application();
-        String image = "cloister/example-breast-cancer@" + docker("image", "inspect", "-f", "{{.Id}}",
-                "cloister/example-breast-cancer").strip();
         port = freePort();
         Process first = start(jar, "first", databaseArgs(true));
         String running = submit(image, "import time, pathlib\nprint('before the stop', flush=True)\n"
@@ -163,10 +159,8 @@ class RecoveryIT {
 
     @Test
     void aFullArtifactStoreFailsTheJobWithNothingHalfKept() throws Exception {
-        assertTrue(Files.isRegularFile(JAR), "package the application first (mvn verify runs this test after package)");
+        String image = exampleImage();
         Path jar = application();
-        String image = "cloister/example-breast-cancer@" + docker("image", "inspect", "-f", "{{.Id}}",
-                "cloister/example-breast-cancer").strip();
         // The artifact store on a 1 MiB tmpfs; the job writes 4 MiB (well within the policy's output cap).
         Path artifacts = data.resolve("artifacts");
         Files.createDirectories(artifacts);
@@ -185,6 +179,13 @@ class RecoveryIT {
             assertEquals(List.of(), left.toList(), "nothing half-copied is left in the artifact store");
         }
         assertEquals(List.of(), containers(), "the container is removed");
+    }
+
+    /** The example training image, pinned by its ID; the application must be packaged already. */
+    private static String exampleImage() throws Exception {
+        assertTrue(Files.isRegularFile(JAR), "package the application first (mvn verify runs this test after package)");
+        return "cloister/example-breast-cancer@" + docker("image", "inspect", "-f", "{{.Id}}",
+                "cloister/example-breast-cancer").strip();
     }
 
     /** The application to run: the packaged one (H2). */
