@@ -7,9 +7,6 @@ import dev.cloister.keys.HostKeys;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -26,20 +23,6 @@ class AuditCliTest {
     @TempDir
     Path tmp;
 
-    /** Runs the command line, returning its exit code and standard output. */
-    private record Run(int exitCode, String out) {
-    }
-
-    private static Run run(String... args) {
-        PrintStream original = System.out;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        try {
-            return new Run(Cloister.run(args), out.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(original);
-        }
-    }
 
     @Test
     void verifiesRefusesAndTellsUsageErrorsApart() throws Exception {
@@ -56,7 +39,7 @@ class AuditCliTest {
             key = Files.writeString(tmp.resolve("host.pub.pem"), keys.publicKey(keys.activeKeyId()).text());
         }
         // 1-3, checkpoint 4, 5-7, checkpoint 8, 9.
-        Run ok = run("audit", "verify", log.toString(), "--key", key.toString());
+        CliRun ok = CliRun.of("audit", "verify", log.toString(), "--key", key.toString());
         assertEquals(0, ok.exitCode(), ok.out());
         assertTrue(ok.out().contains("entries    9 (seq 1..9), 2 checkpoint(s) verified"), ok.out());
         assertTrue(ok.out().contains("signed     entries 1..7, by the checkpoint at 8"), ok.out());
@@ -65,17 +48,17 @@ class AuditCliTest {
         List<String> lines = Files.readAllLines(log);
         Path edited = Files.write(tmp.resolve("edited.jsonl"),
                 List.of(lines.get(0), lines.get(1).replace("job-1", "job-X"), lines.get(2)));
-        Run bad = run("audit", "verify", edited.toString(), "--key", key.toString(), "--json");
+        CliRun bad = CliRun.of("audit", "verify", edited.toString(), "--key", key.toString(), "--json");
         assertEquals(1, bad.exitCode(), bad.out());
         JsonNode report = new ObjectMapper().readTree(bad.out());
         assertEquals(2, report.get("firstBadSeq").asLong());
         assertEquals("entry 2: hash does not match its content (edited)", report.get("reason").asText());
 
-        assertEquals(1, run("audit", "verify", log.toString(), "--key", key.toString(), "--expect", "12").exitCode());
-        assertEquals(2, run("audit", "verify", log.toString()).exitCode(), "no key");
-        assertEquals(2, run("audit", "verify", log.toString(), "--key", log.toString()).exitCode(), "not a PEM key");
-        assertEquals(2, run("audit", "verify", tmp.resolve("missing.jsonl").toString(), "--key", key.toString()).exitCode());
-        assertEquals(2, run("audit", "verify", log.toString(), "--key", key.toString(), "--expect", "ten").exitCode());
-        assertEquals(2, run("audit", "verify", log.toString(), "--key", key.toString(), "--expect", "9:XYZ").exitCode());
+        assertEquals(1, CliRun.of("audit", "verify", log.toString(), "--key", key.toString(), "--expect", "12").exitCode());
+        assertEquals(2, CliRun.of("audit", "verify", log.toString()).exitCode(), "no key");
+        assertEquals(2, CliRun.of("audit", "verify", log.toString(), "--key", log.toString()).exitCode(), "not a PEM key");
+        assertEquals(2, CliRun.of("audit", "verify", tmp.resolve("missing.jsonl").toString(), "--key", key.toString()).exitCode());
+        assertEquals(2, CliRun.of("audit", "verify", log.toString(), "--key", key.toString(), "--expect", "ten").exitCode());
+        assertEquals(2, CliRun.of("audit", "verify", log.toString(), "--key", key.toString(), "--expect", "9:XYZ").exitCode());
     }
 }

@@ -3,10 +3,7 @@ package dev.cloister.cli;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -20,25 +17,11 @@ class PolicyCommandTest {
     @TempDir
     Path dir;
 
-    private record Run(int exit, String out) {
-    }
-
-    private static Run cloister(String... args) {
-        PrintStream saved = System.out;
-        ByteArrayOutputStream captured = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
-        try {
-            int exit = Cloister.run(args);
-            return new Run(exit, captured.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(saved);
-        }
-    }
 
     @Test
     void shippedPoliciesLintClean() {
-        Run r = cloister("policy", "lint", "policies/restricted.yaml", "policies/strict.yaml");
-        assertEquals(0, r.exit(), r.out());
+        CliRun r = CliRun.of("policy", "lint", "policies/restricted.yaml", "policies/strict.yaml");
+        assertEquals(0, r.exitCode(), r.out());
         assertTrue(r.out().contains("policies/restricted.yaml: valid (policy restricted, sha256:"), r.out());
         assertTrue(r.out().contains("policies/strict.yaml: valid (policy strict, sha256:"), r.out());
     }
@@ -58,8 +41,8 @@ class PolicyCommandTest {
                 limits:
                   pids: 0
                 """);
-        Run r = cloister("policy", "lint", weak.toString());
-        assertEquals(1, r.exit(), r.out());
+        CliRun r = CliRun.of("policy", "lint", weak.toString());
+        assertEquals(1, r.exitCode(), r.out());
         assertTrue(r.out().contains("weak.yaml: INVALID, 7 problem(s)"), r.out());
         for (String reason : List.of(
                 "  - network: must be 'none': training jobs never get a network",
@@ -77,8 +60,8 @@ class PolicyCommandTest {
     void lintNamesEveryInvalidFileAndStillChecksTheRest() throws IOException {
         Path broken = dir.resolve("broken.yaml");
         Files.writeString(broken, "name: broken\nlimits: {memory: [\n");
-        Run r = cloister("policy", "lint", broken.toString(), "policies/restricted.yaml");
-        assertEquals(1, r.exit(), r.out());
+        CliRun r = CliRun.of("policy", "lint", broken.toString(), "policies/restricted.yaml");
+        assertEquals(1, r.exitCode(), r.out());
         assertTrue(r.out().contains("broken.yaml: INVALID, 1 problem(s)\n  - (document): not valid YAML at line"), r.out());
         assertTrue(r.out().contains("policies/restricted.yaml: valid"), r.out());
     }
@@ -88,15 +71,15 @@ class PolicyCommandTest {
         Path loosened = dir.resolve("restricted.yaml");
         Files.writeString(loosened, Files.readString(Path.of("policies/restricted.yaml"))
                 .replace("memory: 2g", "memory: 8g").replace("logSize: 8m", "logSize: 1m"));
-        Run r = cloister("policy", "diff", "policies/restricted.yaml", loosened.toString());
-        assertEquals(3, r.exit(), r.out());
+        CliRun r = CliRun.of("policy", "diff", "policies/restricted.yaml", loosened.toString());
+        assertEquals(3, r.exitCode(), r.out());
         String[] lines = r.out().split("\n");
         assertTrue(lines[0].endsWith(": 1 loosening, 0 neither, 1 tightening"), r.out());
         assertTrue(lines[1].matches("\\s+LOOSENS\\s+limits\\.memory\\s+2g -> 8g"), r.out());
         assertTrue(lines[3].matches("\\s+TIGHTENS\\s+limits\\.logSize\\s+8m -> 1m"), r.out());
 
-        Run same = cloister("policy", "diff", "policies/restricted.yaml", "policies/restricted.yaml");
-        assertEquals(0, same.exit(), same.out());
+        CliRun same = CliRun.of("policy", "diff", "policies/restricted.yaml", "policies/restricted.yaml");
+        assertEquals(0, same.exitCode(), same.out());
         assertTrue(same.out().contains("0 loosening, 0 neither, 0 tightening"), same.out());
     }
 }
