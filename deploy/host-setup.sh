@@ -42,8 +42,6 @@ DATA_DIR=${CLOISTER_DATA_DIR:-/var/lib/cloister}
 # matches the 20.10 engine, so use it explicitly.
 DOCKER=${DOCKER:-/usr/bin/docker}
 DOCKERD=${DOCKERD:-/usr/sbin/dockerd}
-DOCKER_SOCK=/var/run/docker.sock
-DOCKERD_LOG=/var/log/cloister-dockerd.log
 DAEMON_JSON=/etc/docker/daemon.json
 TRAINER_IMAGE=${CLOISTER_TRAINER_IMAGE:-cloister/trainer-base:bookworm}
 SUITE=bookworm
@@ -78,6 +76,8 @@ info() { printf '    %s\n' "$*"; }
 die() { printf 'host-setup: error: %s\n' "$*" >&2; exit 1; }
 # shellcheck source=SCRIPTDIR/host/rootfs.sh
 source "$HOST_FILES/rootfs.sh"
+# shellcheck source=SCRIPTDIR/host/dockerd.sh
+source "$HOST_FILES/dockerd.sh"
 
 [[ $(id -u) -eq 0 ]] || die "run as root"
 
@@ -157,43 +157,6 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------
-docker_ping() { [[ $(curl -s -m 2 --unix-socket "$DOCKER_SOCK" http://localhost/_ping 2>/dev/null) == OK ]]; }
-
-dockerd_pid() {
-  local pid
-  pid=$(cat /var/run/docker.pid 2>/dev/null) || return 1
-  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && printf '%s\n' "$pid"
-}
-
-start_dockerd() {
-  info "starting dockerd (log: $DOCKERD_LOG)"
-  printf '\n--- %s: started by cloister host-setup\n' "$(date -Is)" >>"$DOCKERD_LOG"
-  # setsid + nohup: dockerd must outlive this script and its terminal. A fixed PATH so it
-  # finds Debian's containerd/runc/docker-init, not whatever else is in /usr/local.
-  # 9>&-: dockerd must not inherit (and so hold forever) this script's lock.
-  setsid env PATH=/usr/sbin:/usr/bin:/sbin:/bin nohup "$DOCKERD" </dev/null >>"$DOCKERD_LOG" 2>&1 9>&- &
-  local i
-  for ((i = 0; i < 60; i++)); do
-    docker_ping && { info "dockerd answers /_ping"; return 0; }
-    sleep 1
-  done
-  tail -n 30 "$DOCKERD_LOG" >&2
-  die "dockerd did not answer /_ping within 60 s (log above: $DOCKERD_LOG)"
-}
-
-restart_dockerd() {
-  local pid i
-  pid=$(dockerd_pid) || die "dockerd answers but /var/run/docker.pid names no live process; restart it by hand"
-  info "restarting dockerd (pid $pid); live-restore keeps running containers"
-  kill -TERM "$pid"
-  for ((i = 0; i < 60; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 1
-  done
-  kill -0 "$pid" 2>/dev/null && die "dockerd (pid $pid) did not stop within 60 s"
-  start_dockerd
-}
-
 runtimes_json() { "$DOCKER" info --format '{{json .Runtimes}}'; }
 has_runsc() { runtimes_json | jq -e 'has("runsc")' >/dev/null; }
 

@@ -148,5 +148,12 @@ public interface CloisterConfig {
         /** Interval between state polls of a running container. */
         @WithDefault("250ms")
         Duration poll();
+
+        /**
+         * How long a running job waits for an engine that stopped answering (dockerd restarting; live-restore keeps
+         * the container running) before it fails with that reason.
+         */
+        @WithDefault("120s")
+        Duration engineOutage();
     }
 }

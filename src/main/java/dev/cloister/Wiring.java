@@ -122,7 +122,8 @@ public class Wiring {
     @Singleton
     DockerTimeouts dockerTimeouts(CloisterConfig config) {
         CloisterConfig.Docker d = config.docker();
-        return new DockerTimeouts(d.connectTimeout(), d.apiTimeout(), d.logDrainTimeout(), d.mountTimeout(), d.poll());
+        return new DockerTimeouts(d.connectTimeout(), d.apiTimeout(), d.logDrainTimeout(), d.mountTimeout(), d.poll(),
+                d.engineOutage());
     }
 
     @Produces

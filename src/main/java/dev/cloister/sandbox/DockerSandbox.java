@@ -14,6 +14,7 @@ import com.github.dockerjava.core.DockerClientImpl;
 import com.github.dockerjava.httpclient5.ApacheDockerHttpClient;
 import dev.cloister.policy.ContainerPlan;
 import dev.cloister.policy.ContainerRuntime;
+import dev.cloister.policy.DurationText;
 import dev.cloister.policy.ImageRef;
 import org.jboss.logging.Logger;
 
@@ -186,8 +187,7 @@ public final class DockerSandbox implements SandboxRuntime, AutoCloseable {
             Instant startedAt = instant(state.getStartedAt(), Instant.now());
             // The deadline runs from the container's start, not from the takeover.
             long startedNanos = System.nanoTime() - Duration.between(startedAt, Instant.now()).toNanos();
-            JobLog log = JobLog.replay(engine, containerId, SandboxRuntime.logFile(plan), plan.logSize().bytes(),
-                    plan.logSize().toString());
+            run.log = replayLog(plan, containerId);
             RunOutcome outcome;
             try {
                 LOG.infof("job %s: following container %s again after a restart", plan.jobId(), containerId);
@@ -199,9 +199,9 @@ public final class DockerSandbox implements SandboxRuntime, AutoCloseable {
                 throw e;
             } finally {
                 if (run.detached) {
-                    log.discard();
+                    run.log.discard();
                 } else {
-                    log.finish(timeouts.logDrain());
+                    run.log.finish(timeouts.logDrain());
                 }
             }
             RunResult settled = settle(plan, containerId, artifactDir);
@@ -258,7 +258,7 @@ public final class DockerSandbox implements SandboxRuntime, AutoCloseable {
                     List.of("the job was cancelled before its container started"));
         }
         // Attached before the start, so that the log has the job's output from its first byte.
-        JobLog log = JobLog.attach(engine, containerId, SandboxRuntime.logFile(plan), plan.logSize().bytes(),
+        run.log = JobLog.attach(engine, containerId, SandboxRuntime.logFile(plan), plan.logSize().bytes(),
                 plan.logSize().toString());
         Instant startedAt;
         RunOutcome outcome;
@@ -279,10 +279,10 @@ public final class DockerSandbox implements SandboxRuntime, AutoCloseable {
             throw e;
         } finally {
             if (started && !run.detached) {
-                log.finish(timeouts.logDrain());
+                run.log.finish(timeouts.logDrain());
             } else {
                 // Nothing ran, or the service let go of the run: the stream would only end with the container.
-                log.discard();
+                run.log.discard();
             }
         }
 
@@ -312,7 +312,7 @@ public final class DockerSandbox implements SandboxRuntime, AutoCloseable {
                 throw new SandboxException(SandboxException.Kind.DETACHED, "the service let go of the run at "
                         + "shutdown; container " + containerId + " runs on");
             }
-            if (!Boolean.TRUE.equals(state(containerId).getRunning())) {
+            if (!Boolean.TRUE.equals(stateThroughOutage(plan, run, containerId).getRunning())) {
                 return run.cancelled ? RunOutcome.CANCELLED : RunOutcome.EXITED;
             }
             if (run.cancelled) {
@@ -327,6 +327,59 @@ public final class DockerSandbox implements SandboxRuntime, AutoCloseable {
             }
             sleep(Math.min(timeouts.poll().toNanos(), left));
         }
+    }
+
+    /**
+     * The state of a running job's container, waiting out an engine that stopped answering: a dockerd restart closes
+     * every connection (the attached output stream too) while live-restore keeps the container running. Once the
+     * engine answers again the log is taken again whole from the engine's copy, so nothing printed meanwhile is lost.
+     */
+    private ContainerState stateThroughOutage(ContainerPlan plan, Run run, String containerId) throws SandboxException {
+        long since = System.nanoTime();
+        boolean outage = false;
+        while (true) {
+            ContainerState state;
+            try {
+                state = stateOrNull(containerId);
+            } catch (SandboxException e) {
+                if (e.kind() != SandboxException.Kind.ENGINE) {
+                    throw e;
+                }
+                if (!outage) {
+                    outage = true;
+                    LOG.warnf("job %s: the Docker engine stopped answering (%s); waiting up to %s for it, the "
+                            + "container keeps running under live-restore", plan.jobId(), e.getMessage(),
+                            DurationText.format(timeouts.outage()));
+                }
+                if (System.nanoTime() - since > timeouts.outage().toNanos()) {
+                    throw new SandboxException(SandboxException.Kind.ENGINE, "the Docker engine did not answer for "
+                            + DurationText.format(timeouts.outage()) + " while the job ran: " + e.getMessage(), e);
+                }
+                if (run.detached) {
+                    throw new SandboxException(SandboxException.Kind.DETACHED, "the service let go of the run at "
+                            + "shutdown while the engine was unreachable; container " + containerId + " runs on");
+                }
+                sleep(timeouts.poll().toNanos());
+                continue;
+            }
+            if (state == null) {
+                throw new SandboxException(SandboxException.Kind.ENGINE, "container " + containerId
+                        + " was removed while the job ran");
+            }
+            if (outage) {
+                LOG.infof("job %s: the Docker engine answers again after %d s; container %s is %s, taking its log"
+                        + " again from the engine", plan.jobId(), (System.nanoTime() - since) / 1_000_000_000L,
+                        containerId, Boolean.TRUE.equals(state.getRunning()) ? "running" : "exited");
+                run.log.discard();
+                run.log = replayLog(plan, containerId);
+            }
+            return state;
+        }
+    }
+
+    private JobLog replayLog(ContainerPlan plan, String containerId) throws SandboxException {
+        return JobLog.replay(engine, containerId, SandboxRuntime.logFile(plan), plan.logSize().bytes(),
+                plan.logSize().toString());
     }
 
     /** SIGTERM (forwarded by the container's init to the job), then SIGKILL once the grace has passed. */
@@ -456,6 +509,8 @@ public final class DockerSandbox implements SandboxRuntime, AutoCloseable {
         volatile String containerId;
         volatile boolean cancelled;
         volatile boolean detached;
+        /** The job's log; replaced by a replay from the engine's copy when the engine restarted meanwhile. */
+        volatile JobLog log;
 
         Run(Duration grace) {
             this.grace = grace;

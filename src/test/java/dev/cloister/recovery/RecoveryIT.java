@@ -2,7 +2,13 @@ package dev.cloister.recovery;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.cloister.image.ImageReference;
+import dev.cloister.image.ImageVerifier;
+import dev.cloister.image.RegistryLimits;
 import dev.cloister.policy.Admission;
+import dev.cloister.verify.ModelVerifier;
+import dev.cloister.verify.ReleaseClaims;
+import dev.cloister.verify.SealVerifier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -15,10 +21,12 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
@@ -179,6 +187,130 @@ class RecoveryIT {
             assertEquals(List.of(), left.toList(), "nothing half-copied is left in the artifact store");
         }
         assertEquals(List.of(), containers(), "the container is removed");
+    }
+
+    /**
+     * Kill -9 while the job is being sealed (its last transition is SUCCEEDED), and again, for a second job, while it
+     * is being packaged (SEALED). The outputs are large enough (48 MiB of random bytes) that hashing, signing,
+     * layering and pushing take seconds, so the kill lands inside that step. After the restart each job is sealed
+     * once, published, and its model and serving image verify with the host's public key.
+     */
+    @Test
+    void aKillWhileSealingOrPackagingIsResumedAndEveryArtifactVerifies() throws Exception {
+        String image = exampleImage();
+        Path jar = application();
+        port = freePort();
+        String program = "import os, pathlib\npathlib.Path('/out/weights.bin').write_bytes(os.urandom(48 << 20))\n"
+                + "pathlib.Path('/out/model.txt').write_text('big')";
+
+        Process first = start(jar, "first", databaseArgs(true));
+        String sealing = submit(image, program);
+        awaitThenKill(first, sealing, "SUCCEEDED");
+        Process second = start(jar, "second", databaseArgs(false));
+        String packaging = submit(image, program);
+        awaitThenKill(second, packaging, "SEALED");
+        start(jar, "third", databaseArgs(false));
+
+        String key = publicKey();
+        String audit = null;
+        for (String id : List.of(sealing, packaging)) {
+            JsonNode j = awaitFinal(id, Duration.ofSeconds(240));
+            assertEquals("PUBLISHED", j.get("state").asText(), j.toString());
+            assertEquals(1, states(j).stream().filter("SEALED"::equals).count(), "sealed once: " + j);
+            assertEquals(1, states(j).stream().filter("RUNNING"::equals).count(), "run once: " + j);
+            Path sealed = Path.of(j.get("artifactDir").asText());
+            var seal = new SealVerifier(new ModelVerifier()).verify(sealed, key,
+                    Optional.of(sealed.resolve("provenance.sigstore.json")), ReleaseClaims.NONE, List.of());
+            assertEquals(j.get("modelDigest").asText(), seal.model().rootDigest().toString(), "the model verifies");
+            assertTrue(seal.provenance().isPresent(), "the provenance verifies");
+            var served = new ImageVerifier(RegistryLimits.DEFAULTS, Clock.systemUTC())
+                    .verify(ImageReference.parse(j.get("servingImage").asText()), key, Optional.empty());
+            assertEquals(j.get("modelDigest").asText(), served.modelDigest().toString(),
+                    "the serving image's verified attestation names the sealed model");
+            assertEquals(id, served.jobId());
+            audit = Files.readString(data.resolve("audit/audit.jsonl"));
+        }
+        String log = audit;
+        assertTrue(log.lines().anyMatch(l -> l.contains("\"recovery.job\"") && l.contains(sealing)
+                && l.contains("resealing")), "the job killed while sealing was sealed again after the restart");
+        assertTrue(log.lines().anyMatch(l -> l.contains("\"recovery.job\"") && l.contains(packaging)
+                && l.contains("publishing")), "the job killed while packaging was published after the restart");
+        assertEquals(List.of(), containers(), "no container of this instance is left");
+    }
+
+    /**
+     * dockerd is restarted (SIGTERM, start again: what an engine upgrade does) while a job runs. live-restore keeps the
+     * container running; the service waits out the outage, takes the log again from the engine and the job finishes,
+     * is sealed and published, with its whole log.
+     */
+    @Test
+    void aJobRidesOutADockerdRestart() throws Exception {
+        String image = exampleImage();
+        Path jar = application();
+        port = freePort();
+        start(jar, "first", databaseArgs(true));
+        String id = submit(image, "import time, pathlib\nprint('before the engine restart', flush=True)\n"
+                + "time.sleep(20)\nprint('after the engine restart', flush=True)\n"
+                + "pathlib.Path('/out/model.txt').write_text('survived')");
+        await(id, "RUNNING", Duration.ofSeconds(90));
+        awaitLog(id, "before the engine restart", Duration.ofSeconds(30));
+        String container = containerOf(id);
+
+        Process restart = new ProcessBuilder("bash", Path.of("deploy/host/dockerd.sh").toAbsolutePath().toString(),
+                "restart").redirectErrorStream(true).redirectOutput(data.resolve("dockerd-restart.log").toFile()).start();
+        assertTrue(restart.waitFor(120, TimeUnit.SECONDS) && restart.exitValue() == 0,
+                "dockerd restarted; see " + data.resolve("dockerd-restart.log"));
+        assertEquals("true", docker("inspect", "-f", "{{.State.Running}}", container).strip(),
+                "live-restore kept the job's container running through the restart");
+
+        JsonNode j = awaitFinal(id, Duration.ofSeconds(180));
+        assertEquals("PUBLISHED", j.get("state").asText(), j.toString());
+        assertEquals(1, states(j).stream().filter("RUNNING"::equals).count(), "one run: " + j);
+        assertTrue(j.get("outputs").toString().contains("model.txt"), j.toString());
+        String log = get("/api/v1/jobs/" + id + "/logs").body();
+        assertTrue(log.contains("before the engine restart") && log.contains("after the engine restart")
+                && !log.contains("[cloister] log incomplete"), "the whole log, taken again from the engine: " + log);
+        assertEquals(List.of(), containers(), "no container of this instance is left");
+    }
+
+    /** Polls fast until the job reaches {@code state}, then kills the service with SIGKILL at once. */
+    private void awaitThenKill(Process service, String id, String state) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        JsonNode j;
+        do {
+            j = job(id);
+            if (state.equals(j.get("state").asText())) {
+                service.destroyForcibly();
+                assertTrue(service.waitFor(30, TimeUnit.SECONDS));
+                return;
+            }
+            Thread.sleep(20);
+        } while (System.nanoTime() < deadline);
+        fail("job " + id + " not " + state + " within 120 s: " + j);
+    }
+
+    private void awaitLog(String id, String text, Duration within) throws Exception {
+        long deadline = System.nanoTime() + within.toNanos();
+        String log;
+        do {
+            log = get("/api/v1/jobs/" + id + "/logs").body();
+            if (log.contains(text)) {
+                return;
+            }
+            Thread.sleep(250);
+        } while (System.nanoTime() < deadline);
+        fail("job " + id + " did not print '" + text + "' within " + within + ": " + log);
+    }
+
+    private String publicKey() throws Exception {
+        HttpResponse<String> r = get("/api/v1/keys");
+        assertEquals(200, r.statusCode(), r.body());
+        for (JsonNode k : JSON.readTree(r.body())) {
+            if (k.get("active").asBoolean()) {
+                return k.get("pem").asText();
+            }
+        }
+        return fail("no active key: " + r.body());
     }
 
     /** The example training image, pinned by its ID; the application must be packaged already. */

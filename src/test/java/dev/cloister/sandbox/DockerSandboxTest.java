@@ -372,7 +372,7 @@ class DockerSandboxTest {
     @Test
     void aQuietJobsLogSurvivesTheTransportTimeout() throws Exception {
         DockerTimeouts shortApi = new DockerTimeouts(Duration.ofSeconds(5), Duration.ofSeconds(2),
-                Duration.ofSeconds(10), Duration.ofSeconds(10), Duration.ofMillis(250));
+                Duration.ofSeconds(10), Duration.ofSeconds(10), Duration.ofMillis(250), Duration.ofSeconds(120));
         Plan p = plan(python("""
                 import time
                 print('before the pause', flush=True)
