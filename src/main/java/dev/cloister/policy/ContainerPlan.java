@@ -67,6 +67,15 @@ public record ContainerPlan(
         return true;
     }
 
+    /**
+     * The job's CPU weight when the CPU is contended: a quarter of the engine's default (1024), so that the service
+     * (and the rest of the host) still gets the CPU it needs while jobs train; a job alone on an idle host still runs
+     * at its full {@code limits.cpus}, which stays the hard cap.
+     */
+    public int cpuShares() {
+        return 256;
+    }
+
     /** What a host path is for; each kind is mounted at a fixed target. */
     public enum MountKind { DATASET, OUTPUT, CONFIG }
 

@@ -72,6 +72,7 @@ final class ContainerSpecMapper {
                 .withMemory(memory)
                 .withMemorySwap(memory)
                 .withNanoCPUs(Math.round(plan.limits().cpus() * NANOS_PER_CPU))
+                .withCpuShares(plan.cpuShares())
                 .withShmSize(plan.shmSize().bytes())
                 .withTmpFs(tmpfs(plan))
                 .withMounts(mounts(plan, hostSource))

@@ -71,6 +71,7 @@ class ContainerSpecMapperTest {
         assertEquals(2L << 30, hc.getMemory());
         assertEquals(2L << 30, hc.getMemorySwap(), "no swap");
         assertEquals(1_500_000_000L, hc.getNanoCPUs());
+        assertEquals(256, hc.getCpuShares(), "jobs yield to the service when the CPU is contended");
         assertEquals(64L << 20, hc.getShmSize());
         assertEquals(Map.of("/tmp", "rw,nosuid,nodev,noexec,size=268435456"), hc.getTmpFs());
         assertEquals("json-file", hc.getLogConfig().getType().getType());
