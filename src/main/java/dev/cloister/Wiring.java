@@ -1,6 +1,7 @@
 package dev.cloister;
 
 import dev.cloister.audit.AuditLog;
+import dev.cloister.audit.DatabaseAuditStore;
 import dev.cloister.audit.CheckpointTimer;
 import dev.cloister.dataset.DatasetRegistry;
 import dev.cloister.job.JobService;
@@ -93,7 +94,7 @@ public class Wiring {
     @Produces
     @Singleton
     AuditLog audit(CloisterConfig config, Clock clock) {
-        return new AuditLog(config.dataDir().resolve("audit").resolve("audit.jsonl"), clock,
+        return new AuditLog(new DatabaseAuditStore(), clock,
                 new AuditLog.Checkpoints(config.audit().checkpointEvery(), config.audit().checkpointInterval()));
     }
 

@@ -9,16 +9,8 @@ import com.fasterxml.jackson.databind.node.TextNode;
 import dev.cloister.keys.Signer;
 import org.jboss.logging.Logger;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.RandomAccessFile;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -61,10 +53,9 @@ public final class AuditLog {
     }
 
     private static final Logger LOG = Logger.getLogger(AuditLog.class);
-    private static final String CHECKPOINT_MARK = "\"action\":\"" + Checkpoint.ACTION + "\"";
 
     private final ObjectMapper json = new ObjectMapper();
-    private final Path file;
+    private final AuditStore store;
     private final Clock clock;
     private final Checkpoints checkpoints;
     private Supplier<Signer> signer;
@@ -72,59 +63,40 @@ public final class AuditLog {
     private String prevHash;
     /** Entries after the last checkpoint. */
     private long unsigned;
-    /** Length of the file; always at the end of a whole line, so that readers stop there. */
-    private long size;
 
     /** Opens (or starts) the log in {@code file} with the default checkpoint settings. */
     public AuditLog(Path file, Clock clock) {
-        this(file, clock, Checkpoints.DEFAULTS);
+        this(AuditStore.file(file), clock, Checkpoints.DEFAULTS);
+    }
+
+    /** Opens (or starts) the log in {@code file}. */
+    public AuditLog(Path file, Clock clock, Checkpoints checkpoints) {
+        this(AuditStore.file(file), clock, checkpoints);
     }
 
     /**
-     * Opens (or starts) the log in {@code file}. No checkpoint is written until {@link #signCheckpointsWith} gives
-     * it a signer.
+     * Opens (or starts) the log kept in {@code store}. No checkpoint is written until {@link #signCheckpointsWith}
+     * gives it a signer.
      *
-     * @throws IllegalStateException if the file cannot be read, or ends in a torn or unreadable entry
+     * @throws IllegalStateException if the store cannot be read, or ends in a torn or unreadable entry
      */
-    public AuditLog(Path file, Clock clock, Checkpoints checkpoints) {
-        this.file = file;
+    public AuditLog(AuditStore store, Clock clock, Checkpoints checkpoints) {
+        this.store = Objects.requireNonNull(store, "store");
         this.clock = clock;
         this.checkpoints = Objects.requireNonNull(checkpoints, "checkpoints");
         try {
-            Files.createDirectories(file.toAbsolutePath().getParent());
-            open();
+            AuditStore.Head head = store.open();
+            seq = 0;
+            prevHash = Entry.GENESIS;
+            unsigned = head.unsigned();
+            if (head.lastLine() != null) {
+                Entry last = Entry.parse(head.lastLine());
+                seq = last.seq();
+                prevHash = last.hash();
+            }
         } catch (IOException | IllegalArgumentException e) {
-            throw new IllegalStateException("audit log " + file + " cannot be opened: " + e.getMessage(), e);
+            throw new IllegalStateException("audit log " + store + " cannot be opened: " + e.getMessage(), e);
         }
-    }
-
-    // Reads the file once, line by line: the last entry continues the chain; entries after the last checkpoint
-    // still need signing. A torn last line means a crash mid-write; appending after it would bury it, so refuse.
-    private void open() throws IOException {
-        seq = 0;
-        prevHash = Entry.GENESIS;
-        unsigned = 0;
-        size = Files.exists(file) ? Files.size(file) : 0;
-        if (size == 0) {
-            return;
-        }
-        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "r")) {
-            raf.seek(size - 1);
-            if (raf.read() != '\n') {
-                throw new IOException("its last line is incomplete (a crash during a write?); inspect it and remove "
-                        + "the partial line");
-            }
-        }
-        String last = null;
-        try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            for (String line; (line = reader.readLine()) != null; ) {
-                unsigned = line.contains(CHECKPOINT_MARK) && Entry.parse(line).isCheckpoint() ? 0 : unsigned + 1;
-                last = line;
-            }
-        }
-        Entry entry = Entry.parse(last);
-        seq = entry.seq();
-        prevHash = entry.hash();
     }
 
     /**
@@ -190,48 +162,38 @@ public final class AuditLog {
     public void export(AuditQuery query, LineSink sink) throws IOException {
         long end;
         synchronized (this) {
-            end = size;
+            end = seq;
         }
         Deque<String> newest = new ArrayDeque<>();
         int limit = query.limit().orElse(Integer.MAX_VALUE);
-        try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            long read = 0;
-            for (String line; read < end && (line = reader.readLine()) != null; ) {
-                read += line.getBytes(StandardCharsets.UTF_8).length + 1;
-                if (query.filters() && !matches(query, line)) {
-                    continue;
-                }
-                if (query.limit().isEmpty()) {
-                    sink.accept(line);
-                    continue;
-                }
-                if (newest.size() == limit) {
-                    newest.removeFirst();
-                }
-                newest.addLast(line);
+        store.read(end, line -> {
+            if (query.filters() && !matches(query, line)) {
+                return;
             }
-        } catch (NoSuchFileException e) {
-            return; // nothing recorded yet
-        }
+            if (query.limit().isEmpty()) {
+                sink.accept(line);
+                return;
+            }
+            if (newest.size() == limit) {
+                newest.removeFirst();
+            }
+            newest.addLast(line);
+        });
         for (String line : newest) {
             sink.accept(line);
         }
     }
 
-    public Path file() {
-        return file;
-    }
-
     @Override
     public synchronized String toString() {
-        return "AuditLog[" + file + ", seq=" + seq + ", unsigned=" + unsigned + "]";
+        return "AuditLog[" + store + ", seq=" + seq + ", unsigned=" + unsigned + "]";
     }
 
     private boolean matches(AuditQuery query, String line) {
         try {
             return query.matches(Entry.parse(line));
         } catch (IllegalArgumentException e) {
-            LOG.warnf("audit log %s holds an unreadable line, left out of a filtered export: %s", file, e.getMessage());
+            LOG.warnf("audit log %s holds an unreadable line, left out of a filtered export: %s", store, e.getMessage());
             return false;
         }
     }
@@ -253,26 +215,13 @@ public final class AuditLog {
         Entry unhashed = new Entry(seq + 1, time, actor, action, subject, outcome, details, prevHash, Entry.GENESIS);
         Entry entry = new Entry(unhashed.seq(), time, actor, action, subject, outcome, details, prevHash,
                 unhashed.computedHash());
-        byte[] line = (entry.line() + "\n").getBytes(StandardCharsets.UTF_8);
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND,
-                StandardOpenOption.WRITE)) {
-            try {
-                ByteBuffer buffer = ByteBuffer.wrap(line);
-                while (buffer.hasRemaining()) {
-                    ch.write(buffer);
-                }
-                ch.force(false);
-            } catch (IOException e) {
-                // Cut a partly written line off again, so that the next entry does not follow a torn one.
-                ch.truncate(size);
-                throw e;
-            }
+        try {
+            store.append(entry.seq(), action, entry.line());
         } catch (IOException e) {
             // Refusing work we cannot audit is the safe side; callers turn this into an error response.
-            LOG.errorf("audit log %s cannot be written: %s", file, e.getMessage());
+            LOG.errorf("audit log %s cannot be written: %s", store, e.getMessage());
             throw new IllegalStateException("audit log cannot be written", e);
         }
-        size += line.length;
         seq = entry.seq();
         prevHash = entry.hash();
     }

@@ -1,9 +1,11 @@
 /**
- * The tamper-evident audit log: an append-only file of hash-chained entries with signed checkpoints, its export,
- * and its offline verification.
+ * The tamper-evident audit log: append-only hash-chained entries with signed checkpoints, their export, and their
+ * offline verification. The service keeps the entries in its database ({@link dev.cloister.audit.DatabaseAuditStore},
+ * table {@code audit_entries}, one row per entry holding its line exactly as written); tools and tests may keep them
+ * in a file ({@link dev.cloister.audit.AuditStore#file}). Either way an export is the same lines.
  *
  * <h2>Entries</h2>
- * {@code <data-dir>/audit/audit.jsonl} holds one JSON object per line (UTF-8, LF):
+ * Each entry is one JSON object on one line (UTF-8; an export separates them with LF):
  * {@code {"seq":N,"time":T,"actor":A,"action":X,"subject":S,"outcome":O,"details":{...},"prevHash":P,"hash":H}}.
  * {@code seq} counts from 1 without gaps; {@code time} is an ISO-8601 instant in UTC; {@code details} holds names,
  * digests, integers and reasons, never secrets. {@code prevHash} is the {@code hash} of the entry before, and 64

@@ -5,8 +5,6 @@ import io.restassured.http.ContentType;
 import io.restassured.response.ValidatableResponse;
 import org.junit.jupiter.api.Test;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 
 import static io.restassured.RestAssured.given;
@@ -24,7 +22,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ApiValidationTest {
 
     private static final String PINNED = "cloister/trainer-base@sha256:" + "d".repeat(64);
-    private static final Path AUDIT = Path.of("target/cloister-test/audit/audit.jsonl");
 
     private static String spec(String extra) {
         return "{\"name\":\"t\",\"team\":\"oncology\",\"image\":\"" + PINNED + "\",\"command\":[\"true\"]" + extra + "}";
@@ -46,8 +43,8 @@ class ApiValidationTest {
 
     // Signed checkpoints come every few entries (the test profile); they are not what these tests count.
     private static List<String> auditEntries() throws Exception {
-        return Files.exists(AUDIT) ? Files.readAllLines(AUDIT).stream()
-                .filter(l -> !l.contains("\"action\":\"audit.checkpoint\"")).toList() : List.of();
+        return StoredAudit.lines().stream()
+                .filter(l -> !l.contains("\"action\":\"audit.checkpoint\"")).toList();
     }
 
     @Test

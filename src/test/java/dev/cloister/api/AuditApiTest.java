@@ -33,7 +33,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @QuarkusTest
 class AuditApiTest {
 
-    private static final Path AUDIT = Path.of("target/cloister-test/audit/audit.jsonl");
 
     /** Makes a few refused requests, each of them audited; at least five entries, so a checkpoint follows. */
     private static void refuseSomeRequests() {
@@ -90,7 +89,7 @@ class AuditApiTest {
                 .contentType("application/x-ndjson").extract().asString();
         String byFormat = given().get("/api/v1/audit?format=jsonl").then().statusCode(200).extract().asString();
         assertTrue(byFormat.startsWith(exported), "both ways give the stored lines");
-        List<String> stored = Files.readAllLines(AUDIT);
+        List<String> stored = StoredAudit.lines();
         List<String> lines = exported.lines().toList();
         assertEquals(stored.subList(0, lines.size()), lines, "exactly as stored");
         assertTrue(lines.stream().anyMatch(l -> l.contains("\"action\":\"audit.checkpoint\"")), "a checkpoint is in it");
@@ -128,7 +127,7 @@ class AuditApiTest {
                 .post("/api/v1/jobs").then().statusCode(400).contentType("application/problem+json");
         String last = given().get("/api/v1/audit?action=job.submit&limit=1").then().statusCode(200).extract().asString();
         assertTrue(last.contains("\"reason\":\"not valid JSON at line 1, column"), last);
-        assertFalse(Files.readString(AUDIT).contains("s3cr3tvalue"), "the audit log holds no fragment of the body");
+        assertFalse(String.join("\n", StoredAudit.lines()).contains("s3cr3tvalue"), "the audit log holds no fragment of the body");
     }
 
     /** Runs {@code cloister audit verify}, checks its exit code and returns what it printed. */

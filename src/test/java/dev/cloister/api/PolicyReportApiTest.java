@@ -4,8 +4,6 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import org.junit.jupiter.api.Test;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 
 import static io.restassured.RestAssured.given;
@@ -20,7 +18,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @QuarkusTest
 class PolicyReportApiTest {
 
-    private static final Path AUDIT = Path.of("target/cloister-test/audit/audit.jsonl");
 
     @Test
     void reportShowsSettingsAndTheSeccompSummary() {
@@ -62,7 +59,7 @@ class PolicyReportApiTest {
 
     @Test
     void probeRunNeedsAPinnedImageAndIsAudited() throws Exception {
-        long before = Files.exists(AUDIT) ? Files.readAllLines(AUDIT).size() : 0;
+        long before = StoredAudit.lines().size();
         given().contentType(ContentType.JSON).body("{}").post("/api/v1/policies/restricted/probes")
                 .then().statusCode(400).contentType(Problem.MEDIA_TYPE)
                 .body("detail", containsString("pinned by digest"));
@@ -72,7 +69,7 @@ class PolicyReportApiTest {
         given().contentType(ContentType.JSON).body("{\"image\":\"cloister/probe@sha256:" + "a".repeat(64)
                         + "\",\"extra\":1}").post("/api/v1/policies/restricted/probes").then().statusCode(400)
                 .body("detail", containsString("extra: unknown field"));
-        List<String> lines = Files.readAllLines(AUDIT);
+        List<String> lines = StoredAudit.lines();
         assertTrue(lines.subList((int) before, lines.size()).stream()
                 .anyMatch(l -> l.contains("\"action\":\"request.refused\"") && l.contains("policies/restricted/probes")),
                 "no refusal audited");

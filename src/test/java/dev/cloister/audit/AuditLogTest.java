@@ -56,8 +56,8 @@ class AuditLogTest {
                 new AuditLog.Checkpoints(every, Duration.ofHours(1)));
     }
 
-    private static List<String> lines(AuditLog log) throws Exception {
-        return Files.readAllLines(log.file());
+    private List<String> lines(AuditLog log) throws Exception {
+        return Files.readAllLines(tmp.resolve("audit").resolve("audit.jsonl"));
     }
 
     @Test
@@ -176,7 +176,7 @@ class AuditLogTest {
     void aTornLastLineStopsTheLogFromOpening() throws Exception {
         AuditLog log = log(100);
         log.record("anonymous", "job.cancel", "job-1", "requested", Map.of());
-        Files.writeString(log.file(), "{\"seq\":2,\"ti", StandardOpenOption.APPEND);
+        Files.writeString(tmp.resolve("audit").resolve("audit.jsonl"), "{\"seq\":2,\"ti", StandardOpenOption.APPEND);
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> log(100));
         assertTrue(e.getMessage().contains("its last line is incomplete"), e.getMessage());
     }
@@ -194,7 +194,7 @@ class AuditLogTest {
 
     @Test
     void theTimerSignsAfterItsInterval() throws Exception {
-        AuditLog log = new AuditLog(tmp.resolve("timed.jsonl"), java.time.Clock.systemUTC(),
+        AuditLog log = new AuditLog(tmp.resolve("audit").resolve("audit.jsonl"), java.time.Clock.systemUTC(),
                 new AuditLog.Checkpoints(100, Duration.ofMillis(50)));
         try (CheckpointTimer timer = CheckpointTimer.start(log, keys::signer)) {
             log.record("anonymous", "job.cancel", "job-1", "requested", Map.of());

@@ -75,7 +75,7 @@ class AuditVerifierTest {
             log.record("anonymous", "job.admit", "job-" + String.format("%032x", i), "admitted",
                     Map.of("name", "job" + i, "violations", List.of("a", "b"), "count", i));
         }
-        lines = Files.readAllLines(log.file());
+        lines = Files.readAllLines(tmp.resolve("audit.jsonl"));
         assertEquals(27, lines.size());
         assertEquals(List.of(6L, 12L, 18L, 24L), checkpointSeqs(lines));
     }
@@ -376,7 +376,7 @@ class AuditVerifierTest {
         for (int i = 0; i < 2; i++) {
             log.record("anonymous", "key.rotate", "k", "rotated", Map.of());
         }
-        List<String> export = Files.readAllLines(log.file());
+        List<String> export = Files.readAllLines(tmp.resolve("audit.jsonl"));
         assertEquals(30, export.size(), "entries 28 and 29, then checkpoint 30 with the new key");
         Path file = tmp.resolve("rotated.jsonl");
         Files.write(file, export);

@@ -26,7 +26,7 @@ class AuditCliTest {
 
     @Test
     void verifiesRefusesAndTellsUsageErrorsApart() throws Exception {
-        Path log;
+        Path log = tmp.resolve("audit.jsonl");
         Path key;
         try (HostKeys keys = HostKeys.open(tmp.resolve("keys"), "passphrase".toCharArray())) {
             AuditLog audit = new AuditLog(tmp.resolve("audit.jsonl"), Clock.systemUTC(),
@@ -35,7 +35,6 @@ class AuditCliTest {
             for (int i = 0; i < 7; i++) {
                 audit.record("anonymous", "job.cancel", "job-" + i, "requested", Map.of());
             }
-            log = audit.file();
             key = Files.writeString(tmp.resolve("host.pub.pem"), keys.publicKey(keys.activeKeyId()).text());
         }
         // 1-3, checkpoint 4, 5-7, checkpoint 8, 9.

@@ -6,15 +6,32 @@ import dev.cloister.policy.Admission;
 import dev.cloister.policy.ContainerPlan;
 import dev.cloister.policy.Policies;
 import dev.cloister.policy.Policy;
+import dev.cloister.audit.AuditLog;
+import dev.cloister.audit.AuditQuery;
+import dev.cloister.audit.AuditReport;
+import dev.cloister.audit.AuditStore;
+import dev.cloister.audit.AuditVerifier;
+import dev.cloister.audit.DatabaseAuditStore;
+import dev.cloister.keys.HostKeys;
+import dev.cloister.keys.KeyInfo;
+import dev.cloister.keys.PublicKeyPem;
+import io.agroal.api.AgroalDataSource;
 import jakarta.inject.Inject;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.security.SecureRandom;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -34,6 +51,44 @@ abstract class JobPersistenceContract {
     JobStore store;
     @Inject
     Policies policies;
+    @Inject
+    AuditLog audit;
+    @Inject
+    HostKeys keys;
+    @Inject
+    AgroalDataSource db;
+
+    @Test
+    void theAuditLogLivesInTheDatabaseAndAReopenedLogContinuesWhereItStood(@TempDir Path tmp) throws Exception {
+        for (int i = 0; i < 7; i++) {
+            audit.record("persistence-test", "job.cancel", "job-" + i, "requested", Map.of("i", i, "why", "ü"));
+        }
+        audit.checkpoint(); // unless the last entry was just covered by one (the test profile signs every 5)
+        List<String> exported = new ArrayList<>();
+        audit.export(AuditQuery.ALL, exported::add);
+
+        List<String> rows = new ArrayList<>();
+        try (Connection c = db.getConnection(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("select line from audit_entries order by seq")) {
+            while (rs.next()) {
+                rows.add(rs.getString(1));
+            }
+        }
+        assertEquals(rows, exported, "the table holds each entry's line exactly as exported");
+        assertTrue(rows.stream().anyMatch(r -> r.contains("\"subject\":\"job-6\"") && r.contains("ü")), "stored as UTF-8");
+
+        AuditStore.Head head = new DatabaseAuditStore().open();
+        assertEquals(exported.get(exported.size() - 1), head.lastLine(), "a restarted service continues the chain here");
+        assertEquals(0, head.unsigned(), "and knows that every entry is covered by a checkpoint");
+
+        List<PublicKeyPem> pems = new ArrayList<>();
+        for (KeyInfo k : keys.keys()) {
+            pems.add(PublicKeyPem.parse(keys.publicKey(k.id()).text()));
+        }
+        Path export = Files.write(tmp.resolve("audit.jsonl"), exported);
+        AuditReport report = new AuditVerifier(pems).verify(export, AuditVerifier.Options.FULL);
+        assertEquals(exported.size(), report.entries(), "the export from the database verifies offline");
+    }
 
     @Test
     void aJobWithItsWholeHistoryPlanAndCisResultsIsReadBackEqual() throws Exception {

@@ -130,7 +130,7 @@ class RecoveryIT {
 
         assertEquals(List.of(), containers(), "no container of this instance is left (docker ps -a --filter label=...)");
         assertEquals(List.of(), mountsBelow(data), "the killed process's job mounts were released");
-        String audit = Files.readString(data.resolve("audit/audit.jsonl"));
+        String audit = auditLines();
         assertTrue(audit.lines().anyMatch(l -> l.contains("recovery.orphan") && l.contains(orphan)),
                 "the orphan's removal is audited");
     }
@@ -151,11 +151,11 @@ class RecoveryIT {
         assertTrue(first.waitFor(60, TimeUnit.SECONDS), "the service stopped");
         assertEquals("true", docker("inspect", "-f", "{{.State.Running}}", container).strip(),
                 "the job's container runs on after the service stopped");
-        assertTrue(Files.readString(data.resolve("audit/audit.jsonl")).lines()
-                        .anyMatch(l -> l.contains("\"service.shutdown\"") && l.contains(running)),
-                "the shutdown is audited with the job it left running");
 
         start(jar, "second", databaseArgs(false));
+        assertTrue(auditLines().lines()
+                        .anyMatch(l -> l.contains("\"service.shutdown\"") && l.contains(running)),
+                "the shutdown is audited with the job it left running");
         JsonNode j = awaitFinal(running, Duration.ofSeconds(180));
         assertTrue(states(j).containsAll(List.of("RUNNING", "SUCCEEDED", "SEALED")), j.toString());
         assertEquals(1, states(j).stream().filter("RUNNING"::equals).count(), "one run, not a second one: " + j);
@@ -228,7 +228,7 @@ class RecoveryIT {
             assertEquals(j.get("modelDigest").asText(), served.modelDigest().toString(),
                     "the serving image's verified attestation names the sealed model");
             assertEquals(id, served.jobId());
-            audit = Files.readString(data.resolve("audit/audit.jsonl"));
+            audit = auditLines();
         }
         String log = audit;
         assertTrue(log.lines().anyMatch(l -> l.contains("\"recovery.job\"") && l.contains(sealing)
@@ -300,6 +300,13 @@ class RecoveryIT {
             Thread.sleep(250);
         } while (System.nanoTime() < deadline);
         fail("job " + id + " did not print '" + text + "' within " + within + ": " + log);
+    }
+
+    /** The audit log as the service exports it (it lives in the database). */
+    private String auditLines() throws Exception {
+        HttpResponse<String> r = get("/api/v1/audit?format=jsonl");
+        assertEquals(200, r.statusCode(), r.body());
+        return r.body();
     }
 
     private String publicKey() throws Exception {
