@@ -2,6 +2,7 @@ package dev.cloister;
 
 import dev.cloister.audit.AuditLog;
 import dev.cloister.audit.DatabaseAuditStore;
+import dev.cloister.dataset.DatabaseDatasetStore;
 import dev.cloister.audit.CheckpointTimer;
 import dev.cloister.dataset.DatasetRegistry;
 import dev.cloister.job.JobService;
@@ -88,7 +89,8 @@ public class Wiring {
     @Produces
     @Singleton
     DatasetRegistry datasets(CloisterConfig config, Clock clock) {
-        return new DatasetRegistry(config.datasets().root().orElse(config.dataDir().resolve("datasets")), clock);
+        return new DatasetRegistry(config.datasets().root().orElse(config.dataDir().resolve("datasets")), clock,
+                new DatabaseDatasetStore());
     }
 
     @Produces

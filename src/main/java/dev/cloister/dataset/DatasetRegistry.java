@@ -36,9 +36,19 @@ public final class DatasetRegistry {
     private final Clock clock;
     private final Map<String, Dataset> byName = new ConcurrentHashMap<>();
 
+    private final DatasetStore store;
+
+    /** A registry whose registrations end with the process (tools and tests). */
     public DatasetRegistry(Path root, Clock clock) {
+        this(root, clock, DatasetStore.none());
+    }
+
+    /** A registry that keeps its registrations in {@code store} and starts with those already there. */
+    public DatasetRegistry(Path root, Clock clock, DatasetStore store) {
         this.root = root.toAbsolutePath().normalize();
         this.clock = clock;
+        this.store = store;
+        store.loadAll().forEach(d -> byName.put(d.name(), d));
     }
 
     /** Registers (or re-registers, taking a fresh digest) the directory {@code root/name}; see the class comment. */
@@ -87,7 +97,9 @@ public final class DatasetRegistry {
                         + ") refused: " + e.getMessage());
             }
         }
-        Dataset d = new Dataset(name, dir, r.digest(), r.files(), r.bytes(), clock.instant(), signature);
+        Dataset d = new Dataset(name, dir, r.digest(), r.files(), r.bytes(),
+                clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MICROS), signature); // as the database keeps it
+        store.save(d);
         byName.put(name, d);
         return d;
     }

@@ -12,6 +12,10 @@ import dev.cloister.audit.AuditReport;
 import dev.cloister.audit.AuditStore;
 import dev.cloister.audit.AuditVerifier;
 import dev.cloister.audit.DatabaseAuditStore;
+import dev.cloister.dataset.DatabaseDatasetStore;
+import dev.cloister.dataset.Dataset;
+import dev.cloister.dataset.DatasetRegistry;
+import dev.cloister.dataset.DatasetSignature;
 import dev.cloister.keys.HostKeys;
 import dev.cloister.keys.KeyInfo;
 import dev.cloister.keys.PublicKeyPem;
@@ -57,6 +61,34 @@ abstract class JobPersistenceContract {
     HostKeys keys;
     @Inject
     AgroalDataSource db;
+
+    @Inject
+    DatasetRegistry datasets;
+
+    @Test
+    void registeredDatasetsWithTheirSignaturesAreKnownAfterARestart() throws Exception {
+        Dataset registered = datasets.register("breast-cancer");
+        DatasetRegistry restarted = new DatasetRegistry(Path.of("/var/lib/cloister/datasets"), java.time.Clock.systemUTC(),
+                new DatabaseDatasetStore());
+        assertEquals(registered, restarted.find("breast-cancer").orElseThrow(), "as a restarted service reads it");
+
+        // A signed registration keeps its verified identity and the whole bundle (admission verifies it again).
+        Dataset signed = new Dataset("persist-signed", Path.of("/var/lib/cloister/datasets/persist-signed"),
+                Digest.of("data"), 2, 1234, Instant.now().truncatedTo(ChronoUnit.MICROS),
+                new DatasetSignature("ci@example.com", "https://accounts.example.com", "MANIFEST.sha256",
+                        DatasetSignature.Source.REQUEST, "{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\"}"));
+        DatabaseDatasetStore store = new DatabaseDatasetStore();
+        try {
+            store.save(signed);
+            Dataset read = store.loadAll().stream().filter(d -> d.name().equals("persist-signed")).findFirst().orElseThrow();
+            assertEquals(signed, read);
+            assertEquals(signed.signature().bundleJson(), read.signature().bundleJson());
+        } finally {
+            try (Connection c = db.getConnection(); Statement st = c.createStatement()) {
+                st.executeUpdate("delete from datasets where name = 'persist-signed'");
+            }
+        }
+    }
 
     @Test
     void theAuditLogLivesInTheDatabaseAndAReopenedLogContinuesWhereItStood(@TempDir Path tmp) throws Exception {
