@@ -35,6 +35,7 @@ import dev.cloister.seal.JobSealer;
 import dev.cloister.sandbox.DockerSandbox;
 import dev.cloister.sandbox.DockerTimeouts;
 import com.github.dockerjava.api.DockerClient;
+import io.quarkus.runtime.ShutdownDelayInitiatedEvent;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.Startup;
 import jakarta.enterprise.inject.Disposes;
@@ -297,12 +298,24 @@ public class Wiring {
     }
 
     /**
-     * Runs while the engine connection still works (beans are destroyed in no guaranteed order, and a sandbox closed
-     * first once left running containers behind with no record): by default lets go of running jobs, which the
+     * Runs in Quarkus's pre-shutdown phase ({@code quarkus.shutdown.delay-enabled}), while the engine connection and
+     * the database still work: Hibernate closes before {@link ShutdownEvent} observers run, and an audit entry for
+     * the shutdown written then was lost (measured by RecoveryIT). By default lets go of running jobs, which the
      * engine keeps running and the next start follows again; with {@code cloister.jobs.on-shutdown=cancel}, stops
-     * them. Idempotent with the disposer above.
+     * them. Idempotent with the observer and disposer below.
      */
-    void stopJobsFirst(@Observes ShutdownEvent event, JobService jobs, CloisterConfig config) {
+    void stopJobsFirst(@Observes ShutdownDelayInitiatedEvent event, JobService jobs, CloisterConfig config,
+                       CheckpointTimer checkpoints) {
+        stopJobs(jobs, config);
+        checkpoints.close(); // the last checkpoint covers the shutdown entry; the disposer then finds nothing to sign
+    }
+
+    /** The same, should the application stop without the pre-shutdown phase (then the database may be gone). */
+    void stopJobsAtShutdown(@Observes ShutdownEvent event, JobService jobs, CloisterConfig config) {
+        stopJobs(jobs, config);
+    }
+
+    private static void stopJobs(JobService jobs, CloisterConfig config) {
         if (config.jobs().onShutdown() == CloisterConfig.Jobs.OnShutdown.DETACH) {
             jobs.detach();
         } else {

@@ -147,6 +147,15 @@ public final class DockerSandbox implements SandboxRuntime, AutoCloseable {
 
     @Override
     public RunResult settle(ContainerPlan plan, String containerId, Path artifactDir) throws SandboxException {
+        return settle(plan, containerId, artifactDir, true);
+    }
+
+    /**
+     * @param takeLog whether to take the job's log again from the engine's copy: for a container that ran on while no
+     *                service followed it, whose output since is only there
+     */
+    private RunResult settle(ContainerPlan plan, String containerId, Path artifactDir, boolean takeLog)
+            throws SandboxException {
         ContainerState state = state(containerId);
         RunOutcome outcome = RunOutcome.EXITED;
         if (Boolean.TRUE.equals(state.getRunning())) {
@@ -156,6 +165,9 @@ public final class DockerSandbox implements SandboxRuntime, AutoCloseable {
             state = state(containerId);
         } else if (Boolean.TRUE.equals(state.getOOMKilled())) {
             outcome = RunOutcome.OOM_KILLED;
+        }
+        if (takeLog) {
+            replayLog(plan, containerId).finish(timeouts.logDrain());
         }
         Long exit = state.getExitCodeLong();
         Instant startedAt = instant(state.getStartedAt(), null);
@@ -204,7 +216,7 @@ public final class DockerSandbox implements SandboxRuntime, AutoCloseable {
                     run.log.finish(timeouts.logDrain());
                 }
             }
-            RunResult settled = settle(plan, containerId, artifactDir);
+            RunResult settled = settle(plan, containerId, artifactDir, false);
             return outcome == RunOutcome.EXITED ? settled : new RunResult(outcome, settled.exitCode(),
                     settled.startedAt(), settled.finishedAt(), settled.failure(), settled.outputs(),
                     settled.outputProblems());

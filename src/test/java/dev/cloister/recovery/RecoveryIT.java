@@ -87,7 +87,8 @@ class RecoveryIT {
         String resumed = submit(image, "import time, pathlib\nprint('before the restart', flush=True)\n"
                 + "time.sleep(45)\nprint('after the restart', flush=True)\n"
                 + "pathlib.Path('/out/model.txt').write_text('resumed')");
-        String exits = submit(image, "import time, pathlib\ntime.sleep(6)\npathlib.Path('/out/model.txt').write_text('ok')");
+        String exits = submit(image, "import time, pathlib\nprint('exit: started', flush=True)\ntime.sleep(6)\n"
+                + "print('exit: done while no service ran', flush=True)\npathlib.Path('/out/model.txt').write_text('ok')");
         String vanishes = submit(image, "import time\ntime.sleep(600)");
         String queued = submit(image, "import pathlib\npathlib.Path('/out/model.txt').write_text('queued')");
         for (String id : List.of(resumed, exits, vanishes)) {
@@ -121,6 +122,9 @@ class RecoveryIT {
         assertTrue(states(e).containsAll(List.of("SUCCEEDED", "SEALED")),
                 "the exited job's outputs were collected and sealed after the restart: " + e);
         assertTrue(e.get("outputs").toString().contains("model.txt"), e.toString());
+        String exitLog = get("/api/v1/jobs/" + exits + "/logs").body();
+        assertTrue(exitLog.contains("exit: started") && exitLog.contains("exit: done while no service ran"),
+                "what the job printed while no service ran is taken from the engine's copy: " + exitLog);
         JsonNode q = awaitFinal(queued, Duration.ofSeconds(180));
         assertTrue(states(q).containsAll(List.of("RUNNING", "SUCCEEDED", "SEALED")),
                 "the queued job ran after the restart: " + q);
