@@ -251,6 +251,38 @@ public class Wiring {
                         builderId), clock);
     }
 
+    /** Federations: their sites run through the same admission and sandbox as jobs; sealed like jobs. */
+    @Produces
+    @Singleton
+    dev.cloister.federation.FederationService federations(CloisterConfig config, Policies policies,
+            DatasetRegistry datasets, DockerSandbox sandbox, HostKeys keys, JobSpecReader reader, AuditLog audit,
+            Clock clock) {
+        dev.cloister.verify.FederationVerifier verifier = new dev.cloister.verify.FederationVerifier(new ModelVerifier());
+        dev.cloister.federation.FederationService.ChainCheck check = (dir, keyId) -> {
+            String pem;
+            try {
+                pem = keys.publicKey(KeyId.parse(keyId)).text();
+            } catch (KeyException | IllegalArgumentException e) {
+                throw new VerificationException("the sealing key " + keyId + " is not one of this host's keys");
+            }
+            verifier.verify(dir, pem);
+        };
+        Path data = absolute(config.dataDir());
+        return new dev.cloister.federation.FederationService(policies, datasets, new Admission(data.resolve("work")),
+                sandbox, reader, new JobSealer(keys::signer, config.sealHashThreads()), check, keys::signer, audit,
+                dev.cloister.federation.SiteLogAccess.TEAM_ONLY,
+                new dev.cloister.federation.FederationService.Settings(data.resolve("federations"), builderId(config),
+                        config.federations().concurrency(), config.federations().siteConcurrency()), clock);
+    }
+
+    void recoverFederations(@Observes StartupEvent start, dev.cloister.federation.FederationService federations) {
+        federations.recover();
+    }
+
+    void close(@Disposes dev.cloister.federation.FederationService federations) {
+        federations.close();
+    }
+
     /** Once the store, the sandbox and the keys are up: settle the jobs an earlier process left unfinished. */
     void recoverJobs(@Observes StartupEvent start, JobService jobs) {
         jobs.recover();
@@ -298,7 +330,9 @@ public class Wiring {
      * engine keeps running and the next start follows again; with {@code cloister.jobs.on-shutdown=cancel}, stops
      * them. Idempotent with the disposer above.
      */
-    void stopJobsFirst(@Observes ShutdownEvent event, JobService jobs, CloisterConfig config) {
+    void stopJobsFirst(@Observes ShutdownEvent event, JobService jobs, CloisterConfig config,
+                       dev.cloister.federation.FederationService federations) {
+        federations.close(); // federations are not resumed: their site containers stop with the service
         if (config.jobs().onShutdown() == CloisterConfig.Jobs.OnShutdown.DETACH) {
             jobs.detach();
         } else {
