@@ -8,6 +8,7 @@ import dev.cloister.job.JobSpecReader;
 import dev.cloister.policy.ByteSize;
 import dev.cloister.policy.DurationText;
 import dev.cloister.policy.Fields;
+import dev.cloister.policy.ImageRef;
 import dev.cloister.policy.Violation;
 
 import java.time.Duration;
@@ -68,6 +69,12 @@ public final class FederationSpecReader {
         String image = f.text("image").orElse(null);
         if (image == null && !f.has("image")) {
             f.violation("image", "is required: the trainer image pinned by digest (repository@sha256:...)");
+        } else if (image != null) {
+            try {
+                ImageRef.parse(image);
+            } catch (IllegalArgumentException e) {
+                f.violation("image", e.getMessage());
+            }
         }
         f.texts("command").orElse(null); // checked per site by the job spec reader
         if (!f.has("command")) {
