@@ -100,8 +100,9 @@ public final class FederationSpecReader {
 
         List<FederationSpec.Site> sites = sites(root, f, violations);
         int quorum = (int) bounded(f, "quorum", 1, MAX_SITES, true, 1);
-        if (quorum > sites.size() && !sites.isEmpty()) {
-            f.violation("quorum", quorum + " is more than the " + sites.size() + " site(s)");
+        int listed = root != null && root.path("sites").isArray() ? root.path("sites").size() : 0;
+        if (quorum > listed && listed > 0) {
+            f.violation("quorum", quorum + " is more than the " + listed + " site(s)");
         }
         FederationSpec.Evaluation evaluation = null;
         if (f.has("evaluation")) {
