@@ -42,6 +42,13 @@ public final class FederationProvenance {
         }
         ObjectNode internal = build.putObject("internalParameters");
         internal.put("aggregation", facts.aggregation());
+        // One policy for every site (the usual case): named where a job's provenance names it, so release
+        // claims (--policy) and readers of job provenance see it too. Every site's policy is listed below anyway.
+        if (facts.sites().stream().map(FederationFacts.SiteFacts::policyDigest).distinct().count() == 1) {
+            FederationFacts.SiteFacts first = facts.sites().get(0);
+            internal.putObject("policy").put("name", first.policy()).put("digest", first.policyDigest().toString());
+            internal.put("runtime", first.runtime());
+        }
         internal.put("network", "none");
         internal.put("capabilities", "none");
         internal.put("readOnlyRootfs", true);

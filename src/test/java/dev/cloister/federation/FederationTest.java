@@ -260,6 +260,28 @@ class FederationTest {
     }
 
     @Test
+    void cancelStopsTheSitesAndSignsTheCancelledRound() {
+        ObjectNode spec = spec("fed-cancel", 3, 1, "2m");
+        site(spec, "honest", "fed-site-a", null);
+        site(spec, "sleeper", "fed-site-b", "sleep");
+        String id = submit(spec);
+        Instant until = Instant.now().plus(Duration.ofMinutes(1));
+        while (!given().get("/api/v1/federations/" + id).then().extract().jsonPath()
+                .getList("rounds[0].sites.state").contains("ACCEPTED")) {
+            assertTrue(Instant.now().isBefore(until), "the honest site did not finish round 1 within a minute");
+            sleep(250);
+        }
+        given().post("/api/v1/federations/" + id + "/cancel").then().statusCode(200);
+        JsonPath f = awaitEnd(id, Duration.ofMinutes(1));
+        assertEquals("CANCELLED", f.getString("state"));
+        assertEquals("round 1 failed: cancelled on request", f.getString("reason"));
+        assertEquals("CANCELLED", f.getString("rounds[0].state"));
+        assertEquals("EXCLUDED", f.getString("rounds[0].sites.find { it.site == 'sleeper' }.state"));
+        JsonPath record = JsonPath.from(payload(federationDir(id).resolve("rounds/round-0001.sigstore.json")));
+        assertEquals("cancelled on request", record.getString("predicate.reason"));
+    }
+
+    @Test
     void badSpecsAreRefusedWithEveryReasonAndLeaveNothing() {
         int before = given().get("/api/v1/federations").then().extract().jsonPath().getList("$").size();
         ObjectNode spec = spec("fed-bad", 2, 3, "2m");
