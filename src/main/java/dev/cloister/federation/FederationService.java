@@ -334,7 +334,7 @@ public final class FederationService implements AutoCloseable {
             if (reason == null) {
                 try {
                     checked = UpdateCheck.check(global, o.weights(), spec.clipNorm());
-                } catch (NpzException e) {
+                } catch (InvalidUpdateException e) {
                     reason = "invalid update: " + e.getMessage();
                 }
             }

@@ -59,26 +59,26 @@ public final class Npz {
     }
 
     /** Reads {@code file} (not following a symlink) under {@code limits}. */
-    public static Weights read(Path file, Limits limits) throws NpzException {
+    public static Weights read(Path file, Limits limits) throws InvalidUpdateException {
         try {
             if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
-                throw new NpzException("not a regular file");
+                throw new InvalidUpdateException("not a regular file");
             }
             long size = Files.size(file);
             if (size > limits.maxFileBytes()) {
-                throw new NpzException("the file is " + size + " bytes, over the cap of " + limits.maxFileBytes());
+                throw new InvalidUpdateException("the file is " + size + " bytes, over the cap of " + limits.maxFileBytes());
             }
         } catch (IOException e) {
-            throw new NpzException("cannot be read", e);
+            throw new InvalidUpdateException("cannot be read", e);
         }
         List<Tensor> tensors = new ArrayList<>();
         try (ZipFile zip = new ZipFile(file.toFile())) {
             // The central directory's count and sizes are checked before any entry is opened.
             if (zip.size() > limits.maxEntries()) {
-                throw new NpzException("the zip has " + zip.size() + " entries, over the cap of " + limits.maxEntries());
+                throw new InvalidUpdateException("the zip has " + zip.size() + " entries, over the cap of " + limits.maxEntries());
             }
             if (zip.size() == 0) {
-                throw new NpzException("the zip holds no arrays");
+                throw new InvalidUpdateException("the zip holds no arrays");
             }
             List<ZipEntry> entries = new ArrayList<>();
             Set<String> names = new HashSet<>();
@@ -87,28 +87,28 @@ public final class Npz {
                 ZipEntry entry = e.nextElement();
                 String name = arrayName(entry.getName());
                 if (!names.add(name)) {
-                    throw new NpzException("entry '" + printable(entry.getName()) + "' appears twice");
+                    throw new InvalidUpdateException("entry '" + printable(entry.getName()) + "' appears twice");
                 }
                 if (entry.isDirectory()) {
-                    throw new NpzException("entry '" + printable(entry.getName()) + "' is a directory");
+                    throw new InvalidUpdateException("entry '" + printable(entry.getName()) + "' is a directory");
                 }
                 if (entry.getMethod() != ZipEntry.STORED && entry.getMethod() != ZipEntry.DEFLATED) {
-                    throw new NpzException("entry '" + name + ".npy' uses an unsupported compression method");
+                    throw new InvalidUpdateException("entry '" + name + ".npy' uses an unsupported compression method");
                 }
                 long declared = entry.getSize();
                 if (declared < 0 || declared > limits.maxUncompressedBytes()) {
-                    throw new NpzException("entry '" + name + ".npy' declares " + declared
+                    throw new InvalidUpdateException("entry '" + name + ".npy' declares " + declared
                             + " bytes uncompressed, over the cap of " + limits.maxUncompressedBytes());
                 }
                 total += declared;
                 if (total > limits.maxUncompressedBytes()) {
-                    throw new NpzException("the entries declare " + total + " bytes uncompressed in all, over the cap of "
+                    throw new InvalidUpdateException("the entries declare " + total + " bytes uncompressed in all, over the cap of "
                             + limits.maxUncompressedBytes());
                 }
                 entries.add(entry);
             }
             if (zip.size() != entries.size()) {
-                throw new NpzException("the zip's entry count does not match its directory");
+                throw new InvalidUpdateException("the zip's entry count does not match its directory");
             }
             for (ZipEntry entry : entries) {
                 byte[] bytes;
@@ -116,38 +116,38 @@ public final class Npz {
                     bytes = in.readNBytes((int) entry.getSize() + 1);
                 }
                 if (bytes.length != entry.getSize()) {
-                    throw new NpzException("entry '" + entry.getName() + "' holds " + (bytes.length > entry.getSize()
+                    throw new InvalidUpdateException("entry '" + entry.getName() + "' holds " + (bytes.length > entry.getSize()
                             ? "more" : "fewer") + " bytes than its directory declares");
                 }
                 tensors.add(npy(arrayName(entry.getName()), bytes));
             }
         } catch (ZipException e) {
-            throw new NpzException("not a readable zip archive", e);
+            throw new InvalidUpdateException("not a readable zip archive", e);
         } catch (IOException e) {
-            throw new NpzException("cannot be read as a zip archive", e);
+            throw new InvalidUpdateException("cannot be read as a zip archive", e);
         }
         try {
             return new Weights(tensors);
         } catch (IllegalArgumentException e) {
-            throw new NpzException(e.getMessage(), e);
+            throw new InvalidUpdateException(e.getMessage(), e);
         }
     }
 
-    private static String arrayName(String entryName) throws NpzException {
+    private static String arrayName(String entryName) throws InvalidUpdateException {
         Matcher m = ENTRY.matcher(entryName);
         if (!m.matches()) {
             // Paths, traversal, absolute names, odd characters: none of them is an array name.
-            throw new NpzException("entry '" + printable(entryName) + "' is not named NAME.npy (letters, digits, '_',"
+            throw new InvalidUpdateException("entry '" + printable(entryName) + "' is not named NAME.npy (letters, digits, '_',"
                     + " '-', '.'; no directory part)");
         }
         return m.group(1);
     }
 
     /** Parses one {@code .npy} file: magic, version, header dict, then exactly the data the shape asks for. */
-    static Tensor npy(String name, byte[] b) throws NpzException {
+    static Tensor npy(String name, byte[] b) throws InvalidUpdateException {
         String at = "array '" + name + "': ";
         if (b.length < 10 || !java.util.Arrays.equals(java.util.Arrays.copyOf(b, 6), MAGIC)) {
-            throw new NpzException(at + "not an .npy file (bad magic)");
+            throw new InvalidUpdateException(at + "not an .npy file (bad magic)");
         }
         int major = b[6] & 0xff;
         ByteBuffer buf = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
@@ -160,19 +160,19 @@ public final class Npz {
             }
             case 2, 3 -> {
                 if (b.length < 12) {
-                    throw new NpzException(at + "truncated header");
+                    throw new InvalidUpdateException(at + "truncated header");
                 }
                 headerLength = buf.getInt(8) & 0xffffffffL;
                 start = 12;
             }
-            default -> throw new NpzException(at + "unsupported .npy version " + major);
+            default -> throw new InvalidUpdateException(at + "unsupported .npy version " + major);
         }
         if (start + headerLength > b.length) {
-            throw new NpzException(at + "truncated header");
+            throw new InvalidUpdateException(at + "truncated header");
         }
         String header = new String(b, start, (int) headerLength, StandardCharsets.UTF_8).strip();
         if (!header.startsWith("{") || !header.endsWith("}")) {
-            throw new NpzException(at + "header is not a dict");
+            throw new InvalidUpdateException(at + "header is not a dict");
         }
         String descr = null;
         String fortran = null;
@@ -183,24 +183,24 @@ public final class Npz {
             }
             Matcher m = ITEM.matcher(item);
             if (!m.matches()) {
-                throw new NpzException(at + "header item '" + printable(item) + "' is not 'key': value");
+                throw new InvalidUpdateException(at + "header item '" + printable(item) + "' is not 'key': value");
             }
             String value = m.group(2);
             switch (m.group(1)) {
                 case "descr" -> descr = value;
                 case "fortran_order" -> fortran = value;
                 case "shape" -> shape = shape(value, at);
-                default -> throw new NpzException(at + "unknown header key '" + printable(m.group(1)) + "'");
+                default -> throw new InvalidUpdateException(at + "unknown header key '" + printable(m.group(1)) + "'");
             }
         }
         if (descr == null || fortran == null || shape == null) {
-            throw new NpzException(at + "header lacks descr, fortran_order or shape");
+            throw new InvalidUpdateException(at + "header lacks descr, fortran_order or shape");
         }
         if (!descr.equals("'<f8'")) {
-            throw new NpzException(at + "dtype " + printable(descr) + " is not little-endian float64 ('<f8')");
+            throw new InvalidUpdateException(at + "dtype " + printable(descr) + " is not little-endian float64 ('<f8')");
         }
         if (!fortran.equals("False")) {
-            throw new NpzException(at + "Fortran order is not accepted (C order only)");
+            throw new InvalidUpdateException(at + "Fortran order is not accepted (C order only)");
         }
         long count = 1;
         for (int d : shape) {
@@ -208,7 +208,7 @@ public final class Npz {
         }
         long data = b.length - start - headerLength;
         if (data != count * Double.BYTES) {
-            throw new NpzException(at + "holds " + data + " data bytes, shape needs " + count * Double.BYTES);
+            throw new InvalidUpdateException(at + "holds " + data + " data bytes, shape needs " + count * Double.BYTES);
         }
         double[] values = new double[(int) count];
         buf.position((int) (start + headerLength));
@@ -216,10 +216,10 @@ public final class Npz {
         return new Tensor(name, shape, values);
     }
 
-    private static int[] shape(String text, String at) throws NpzException {
+    private static int[] shape(String text, String at) throws InvalidUpdateException {
         Matcher m = SHAPE.matcher(text);
         if (!m.matches()) {
-            throw new NpzException(at + "shape " + printable(text) + " is not a tuple of integers");
+            throw new InvalidUpdateException(at + "shape " + printable(text) + " is not a tuple of integers");
         }
         List<Integer> dims = new ArrayList<>();
         for (String part : m.group(1).split(",")) {
@@ -227,12 +227,12 @@ public final class Npz {
                 try {
                     dims.add(Integer.parseInt(part.strip()));
                 } catch (NumberFormatException e) {
-                    throw new NpzException(at + "dimension " + printable(part.strip()) + " is too large");
+                    throw new InvalidUpdateException(at + "dimension " + printable(part.strip()) + " is too large");
                 }
             }
         }
         if (dims.size() > 32) {
-            throw new NpzException(at + "more than 32 dimensions");
+            throw new InvalidUpdateException(at + "more than 32 dimensions");
         }
         return dims.stream().mapToInt(Integer::intValue).toArray();
     }

@@ -121,7 +121,7 @@ final class SiteRun {
         String metricsProblem = null;
         try {
             examples = readMetrics(out.resolve(METRICS_FILE), metrics, interfaces);
-        } catch (NpzException e) {
+        } catch (InvalidUpdateException e) {
             examples = 0;
             metricsProblem = e.getMessage();
         }
@@ -161,7 +161,7 @@ final class SiteRun {
         try {
             weights = Npz.read(update, r.limits());
             bytes = Files.readAllBytes(update);
-        } catch (NpzException e) {
+        } catch (InvalidUpdateException e) {
             return Outcome.excluded("invalid update: " + clip(e.getMessage()), metrics, interfaces);
         } catch (IOException e) {
             return Outcome.excluded("invalid update: cannot be read", metrics, interfaces);
@@ -202,26 +202,26 @@ final class SiteRun {
      * Reads {@code metrics.json}: {@code examples} (a positive integer, required), {@code metrics} (an object whose
      * scalar values are kept) and {@code interfaces} (strings). Returns the example count.
      */
-    static long readMetrics(Path file, Map<String, Object> metrics, List<String> interfaces) throws NpzException {
+    static long readMetrics(Path file, Map<String, Object> metrics, List<String> interfaces) throws InvalidUpdateException {
         byte[] bytes;
         try (InputStream in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)) {
             bytes = in.readNBytes(MAX_METRICS_BYTES + 1);
         } catch (NoSuchFileException e) {
-            throw new NpzException("missing: the site must report its example count in /out/" + METRICS_FILE);
+            throw new InvalidUpdateException("missing: the site must report its example count in /out/" + METRICS_FILE);
         } catch (IOException e) {
-            throw new NpzException("cannot be read");
+            throw new InvalidUpdateException("cannot be read");
         }
         if (bytes.length > MAX_METRICS_BYTES) {
-            throw new NpzException("larger than " + MAX_METRICS_BYTES + " bytes");
+            throw new InvalidUpdateException("larger than " + MAX_METRICS_BYTES + " bytes");
         }
         JsonNode root;
         try {
             root = JSON.readTree(bytes);
         } catch (IOException e) {
-            throw new NpzException("not valid JSON");
+            throw new InvalidUpdateException("not valid JSON");
         }
         if (root == null || !root.isObject()) {
-            throw new NpzException("not a JSON object");
+            throw new InvalidUpdateException("not a JSON object");
         }
         JsonNode m = root.path("metrics");
         if (m.isObject()) {
@@ -244,7 +244,7 @@ final class SiteRun {
         }
         JsonNode examples = root.path("examples");
         if (!examples.isIntegralNumber() || examples.asLong() < 1 || examples.asLong() > MAX_EXAMPLES) {
-            throw new NpzException("'examples' must be a positive integer");
+            throw new InvalidUpdateException("'examples' must be a positive integer");
         }
         return examples.asLong();
     }

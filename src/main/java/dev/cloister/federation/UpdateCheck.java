@@ -19,12 +19,12 @@ final class UpdateCheck {
 
     /**
      * @param clipNorm the L2 bound of a delta, or null for none
-     * @throws NpzException with every problem found when the update is not acceptable
+     * @throws InvalidUpdateException with every problem found when the update is not acceptable
      */
-    static Accepted check(Weights global, Weights update, Double clipNorm) throws NpzException {
+    static Accepted check(Weights global, Weights update, Double clipNorm) throws InvalidUpdateException {
         List<String> problems = new ArrayList<>(global.layoutDifferences(update));
         if (!problems.isEmpty()) {
-            throw new NpzException("wrong shape: " + String.join("; ", problems));
+            throw new InvalidUpdateException("wrong shape: " + String.join("; ", problems));
         }
         for (Tensor t : update.tensors()) {
             int bad = 0;
@@ -38,7 +38,7 @@ final class UpdateCheck {
             }
         }
         if (!problems.isEmpty()) {
-            throw new NpzException(String.join("; ", problems));
+            throw new InvalidUpdateException(String.join("; ", problems));
         }
         double[] g = global.flat();
         double[] u = update.flat();
@@ -50,7 +50,7 @@ final class UpdateCheck {
         }
         double norm = Math.sqrt(sum);
         if (!Double.isFinite(norm)) {
-            throw new NpzException("the update's distance from the global weights overflows");
+            throw new InvalidUpdateException("the update's distance from the global weights overflows");
         }
         if (clipNorm != null && norm > clipNorm) {
             double scale = clipNorm / norm;

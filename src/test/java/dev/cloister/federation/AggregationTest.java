@@ -55,7 +55,7 @@ class AggregationTest {
     }
 
     @Test
-    void updatesAreCheckedAndClipped() throws NpzException {
+    void updatesAreCheckedAndClipped() throws InvalidUpdateException {
         Weights global = w(1, 1);
         UpdateCheck.Accepted plain = UpdateCheck.check(global, w(4, 5), null);
         assertArrayEquals(new double[]{3, 4}, plain.delta(), 1e-12);
@@ -66,15 +66,15 @@ class AggregationTest {
         assertArrayEquals(new double[]{0.6, 0.8}, clipped.delta(), 1e-12);
         assertTrue(clipped.clipped());
         assertEquals(5, clipped.norm(), 1e-12, "the record keeps the norm before clipping");
-        assertEquals("array 'w' has 2 non-finite value(s) (NaN or infinity)", assertThrows(NpzException.class,
+        assertEquals("array 'w' has 2 non-finite value(s) (NaN or infinity)", assertThrows(InvalidUpdateException.class,
                 () -> UpdateCheck.check(global, w(Double.NaN, Double.POSITIVE_INFINITY), null)).getMessage());
-        assertEquals("wrong shape: array 'w' has shape (3,), expected (2,)", assertThrows(NpzException.class,
+        assertEquals("wrong shape: array 'w' has shape (3,), expected (2,)", assertThrows(InvalidUpdateException.class,
                 () -> UpdateCheck.check(global, w(1, 2, 3), null)).getMessage());
         Weights extra = new Weights(List.of(new Tensor("w", new int[]{2}, new double[]{1, 1}),
                 new Tensor("x", new int[]{1}, new double[]{0})));
-        assertEquals("wrong shape: array 'x' is not part of the model", assertThrows(NpzException.class,
+        assertEquals("wrong shape: array 'x' is not part of the model", assertThrows(InvalidUpdateException.class,
                 () -> UpdateCheck.check(global, extra, null)).getMessage());
-        assertEquals("the update's distance from the global weights overflows", assertThrows(NpzException.class,
+        assertEquals("the update's distance from the global weights overflows", assertThrows(InvalidUpdateException.class,
                 () -> UpdateCheck.check(global, w(1e300, 1e300), null)).getMessage());
     }
 
