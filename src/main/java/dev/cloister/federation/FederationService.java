@@ -71,6 +71,8 @@ public final class FederationService implements AutoCloseable {
     static final String ENV_ROUND = "FEDERATION_ROUND";
     static final String ENV_ROUNDS = "FEDERATION_ROUNDS";
     static final String MODEL_FILE = "global.npz";
+    /** Key of the evaluation run in the maps of admitted policies and datasets (never a site name: no parentheses). */
+    private static final String EVALUATION = "(evaluation)";
 
     /** What the service needs from its host, fixed at start-up. */
     public record Settings(Path root, String builderId, int concurrency, int siteConcurrency) {
@@ -179,7 +181,7 @@ public final class FederationService implements AutoCloseable {
                 admitSite("sites[" + i + "]", s.name(), s.job(), sitePolicies, siteDatasets, violations);
             }
             if (spec.evaluation() != null) {
-                admitSite("evaluation", "(evaluation)", spec.evaluation().job(), sitePolicies, siteDatasets,
+                admitSite("evaluation", EVALUATION, spec.evaluation().job(), sitePolicies, siteDatasets,
                         violations);
             }
             if (violations.isEmpty()) {
@@ -528,7 +530,7 @@ public final class FederationService implements AutoCloseable {
         }
         FederationSpec.Evaluation e = spec.evaluation();
         SiteRun.Request request = new SiteRun.Request(withEnv(e.job(), Map.of(ENV_MODE, "evaluate")),
-                a.policies.get("(evaluation)"), a.datasets.get("(evaluation)"), inputs, initial,
+                a.policies.get(EVALUATION), a.datasets.get(EVALUATION), inputs, initial,
                 limits(spec, initial), false, dir.resolve("held-out"),
                 store.dir(id).resolve("evaluation").resolve("evaluate.log"));
         SiteRun.Outcome o = siteRun.run(request, runId -> trackRun(a, runId));
