@@ -29,6 +29,18 @@ public interface CloisterConfig {
 
     Audit audit();
 
+    Federations federations();
+
+    interface Federations {
+        /** How many federations run at once. */
+        @WithDefault("1")
+        int concurrency();
+
+        /** How many site containers run at once, across a federation's sites. */
+        @WithDefault("3")
+        int siteConcurrency();
+    }
+
     interface Audit {
         /** A signed checkpoint after this many entries. */
         @WithDefault("100")

@@ -2,6 +2,8 @@ package dev.cloister;
 
 import dev.cloister.audit.AuditLog;
 import dev.cloister.audit.DatabaseAuditStore;
+import dev.cloister.federation.FederationService;
+import dev.cloister.federation.SiteLogAccess;
 import dev.cloister.dataset.DatabaseDatasetStore;
 import dev.cloister.audit.CheckpointTimer;
 import dev.cloister.dataset.DatasetRegistry;
@@ -256,6 +258,38 @@ public class Wiring {
                         builderId), clock);
     }
 
+    /** Federations: their sites run through the same admission and sandbox as jobs; sealed like jobs. */
+    @Produces
+    @Singleton
+    FederationService federations(CloisterConfig config, Policies policies,
+            DatasetRegistry datasets, DockerSandbox sandbox, HostKeys keys, JobSpecReader reader, AuditLog audit,
+            Clock clock) {
+        dev.cloister.verify.FederationVerifier verifier = new dev.cloister.verify.FederationVerifier(new ModelVerifier());
+        FederationService.ChainCheck check = (dir, keyId) -> {
+            String pem;
+            try {
+                pem = keys.publicKey(KeyId.parse(keyId)).text();
+            } catch (KeyException | IllegalArgumentException e) {
+                throw new VerificationException("the sealing key " + keyId + " is not one of this host's keys");
+            }
+            verifier.verify(dir, pem);
+        };
+        Path data = absolute(config.dataDir());
+        return new FederationService(policies, datasets, new Admission(data.resolve("work")),
+                sandbox, reader, new JobSealer(keys::signer, config.sealHashThreads()), check, keys::signer, audit,
+                SiteLogAccess.TEAM_ONLY,
+                new FederationService.Settings(data.resolve("federations"), builderId(config),
+                        config.federations().concurrency(), config.federations().siteConcurrency()), clock);
+    }
+
+    void recoverFederations(@Observes StartupEvent start, FederationService federations) {
+        federations.recover();
+    }
+
+    void close(@Disposes FederationService federations) {
+        federations.close();
+    }
+
     /** Once the store, the sandbox and the keys are up: settle the jobs an earlier process left unfinished. */
     void recoverJobs(@Observes StartupEvent start, JobService jobs) {
         jobs.recover();
@@ -305,17 +339,19 @@ public class Wiring {
      * them. Idempotent with the observer and disposer below.
      */
     void stopJobsFirst(@Observes ShutdownDelayInitiatedEvent event, JobService jobs, CloisterConfig config,
-                       CheckpointTimer checkpoints) {
-        stopJobs(jobs, config);
+                       FederationService federations, CheckpointTimer checkpoints) {
+        stopJobs(jobs, config, federations);
         checkpoints.close(); // the last checkpoint covers the shutdown entry; the disposer then finds nothing to sign
     }
 
     /** The same, should the application stop without the pre-shutdown phase (then the database may be gone). */
-    void stopJobsAtShutdown(@Observes ShutdownEvent event, JobService jobs, CloisterConfig config) {
-        stopJobs(jobs, config);
+    void stopJobsAtShutdown(@Observes ShutdownEvent event, JobService jobs, CloisterConfig config,
+                            FederationService federations) {
+        stopJobs(jobs, config, federations);
     }
 
-    private static void stopJobs(JobService jobs, CloisterConfig config) {
+    private static void stopJobs(JobService jobs, CloisterConfig config, FederationService federations) {
+        federations.close(); // federations are not resumed: their site containers stop with the service
         if (config.jobs().onShutdown() == CloisterConfig.Jobs.OnShutdown.DETACH) {
             jobs.detach();
         } else {

@@ -60,6 +60,22 @@ public class ProblemMapper {
     }
 
     @ServerExceptionMapper
+    public Response federation(dev.cloister.federation.FederationException e, ContainerRequestContext request,
+                               SimpleResourceInfo resource) {
+        return switch (e.kind()) {
+            case NOT_FOUND -> problem(404, "not-found", "Not found", e.getMessage(), List.of());
+            case FORBIDDEN -> {
+                auditRefusal(request, resource, 403, "forbidden", e.getMessage());
+                yield problem(403, "forbidden", "Forbidden", e.getMessage(), List.of());
+            }
+            case CONFLICT -> {
+                auditRefusal(request, resource, 409, "conflict", e.getMessage());
+                yield problem(409, "conflict", "Conflict", e.getMessage(), List.of());
+            }
+        };
+    }
+
+    @ServerExceptionMapper
     public Response sandbox(SandboxException e) {
         LOG.warnf("engine problem: %s", e.getMessage());
         return problem(503, "engine-unavailable", "The container engine is unavailable", e.getMessage(), List.of());

@@ -26,7 +26,7 @@ import java.util.concurrent.Callable;
 
 /** Offline verification with a pinned public key. Exit 0 verified, 1 not verified, 2 usage error. */
 @Command(name = "verify", description = "Verify signatures and provenance offline with a pinned public key.",
-        subcommands = {VerifyCommand.Model.class, ImageCommands.VerifyImage.class})
+        subcommands = {VerifyCommand.Model.class, ImageCommands.VerifyImage.class, VerifyFederationCommand.class})
 final class VerifyCommand {
 
     @Command(name = "model", description = {"Re-hash a sealed model directory and check model.sig (OMS v1.0);",

@@ -100,6 +100,15 @@ public final class JobSpecReader {
     }
 
     public Parsed parse(byte[] body, Format format) throws MalformedSpecException {
+        JsonNode root = readTree(body, format);
+        return parse(root);
+    }
+
+    /**
+     * Reads a document under the same caps and strictness as a job spec (size, nesting, duplicate keys, YAML
+     * aliases), for other specs that embed job fields (a federation's sites).
+     */
+    public JsonNode readTree(byte[] body, Format format) throws MalformedSpecException {
         if (body.length > maxBytes) {
             throw new MalformedSpecException("request body exceeds " + maxBytes + " bytes", true);
         }
@@ -122,6 +131,11 @@ public final class JobSpecReader {
         if (root == null || root.isMissingNode()) {
             throw new MalformedSpecException("request body is empty: send a job spec", false);
         }
+        return root;
+    }
+
+    /** Checks an already parsed job spec document, reporting every structural violation. */
+    public Parsed parse(JsonNode root) {
         List<Violation> violations = new ArrayList<>();
         Fields f = Fields.root(root, violations);
 

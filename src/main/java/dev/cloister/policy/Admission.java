@@ -160,6 +160,34 @@ public final class Admission {
                 policy.stopGrace(), policy.logSize(), policy.outputSize(), hyperparameters, workDir, labels);
     }
 
+    /**
+     * Admits one federated site's run: the same judgement as {@link #admit}, plus the policy must allow a federated
+     * input ({@code federation.allowInput}); the plan then binds {@code <workDir>/in} read-only at {@code /in}, where
+     * the host writes the global weights before the run. Nothing else differs.
+     */
+    public ContainerPlan admitSite(JobId id, JobSpec spec, Policy policy, Dataset dataset) throws AdmissionException {
+        List<Violation> violations = new ArrayList<>();
+        if (!policy.federatedInput()) {
+            violations.add(new Violation("policy", "policy '" + policy.name() + "' does not allow federated sites "
+                    + "(federation.allowInput is not set)"));
+        }
+        ContainerPlan plan = null;
+        try {
+            plan = admit(id, spec, policy, dataset);
+        } catch (AdmissionException e) {
+            violations.addAll(e.violations());
+        }
+        if (!violations.isEmpty()) {
+            throw new AdmissionException(violations);
+        }
+        List<ContainerPlan.Mount> mounts = new ArrayList<>(plan.mounts());
+        mounts.add(new ContainerPlan.Mount(ContainerPlan.MountKind.INPUT, plan.workDir().resolve("in"),
+                ContainerPlan.INPUT_DIR, true, true, true, true));
+        return new ContainerPlan(plan.jobId(), plan.image(), plan.argv(), plan.env(), plan.user(), plan.runtime(),
+                plan.seccomp(), mounts, plan.tmpfs(), plan.shmSize(), plan.limits(), plan.stopGrace(), plan.logSize(),
+                plan.outputSize(), plan.hyperparameters(), plan.workDir(), plan.labels());
+    }
+
     // Verified again here, not trusted from registration: the policy may differ from the ones registration checked,
     // and the directory may have changed since.
     private static DatasetSignature verifiedSigner(Dataset dataset, Policy policy, List<Violation> violations) {

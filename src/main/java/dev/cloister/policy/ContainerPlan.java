@@ -34,6 +34,8 @@ public record ContainerPlan(
     public static final String OUTPUT_DIR = "/out";
     public static final String DATA_DIR = "/data";
     public static final String CONFIG_DIR = "/opt/ml/input/config";
+    /** A federated site's input: the host's current global weights, read-only. */
+    public static final String INPUT_DIR = "/in";
 
     public ContainerPlan {
         argv = List.copyOf(argv);
@@ -77,7 +79,7 @@ public record ContainerPlan(
     }
 
     /** What a host path is for; each kind is mounted at a fixed target. */
-    public enum MountKind { DATASET, OUTPUT, CONFIG }
+    public enum MountKind { DATASET, OUTPUT, CONFIG, INPUT }
 
     /** A bind mount from the host, with the flags the runtime must apply. */
     public record Mount(MountKind kind, Path source, String target, boolean readOnly,

@@ -19,6 +19,8 @@ import java.util.Optional;
  * @param acceptedExceptions probe outcomes of the escape suite ({@code deploy/probes}) that reviewers accepted
  *                           for this policy, each with its reason; they decide nothing at admission, they are the
  *                           evidence that the probe suite's test checks the measured outcomes against
+ * @param federatedInput     whether a federated-training site may run under this policy, with the host's global
+ *                           weights bound read-only at {@code /in} ({@code federation.allowInput}; off unless set)
  */
 public record Policy(
         String name,
@@ -36,7 +38,8 @@ public record Policy(
         List<String> allowedDatasets,
         Duration stopGrace,
         SignatureRequirement datasetSignature,
-        List<AcceptedException> acceptedExceptions) {
+        List<AcceptedException> acceptedExceptions,
+        boolean federatedInput) {
 
     /**
      * A probe (by name) that may report "allowed" under this policy, and why reviewers accept it.
@@ -59,7 +62,7 @@ public record Policy(
                   Limits limits, ByteSize logSize, ByteSize outputSize, List<String> allowedDatasets,
                   Duration stopGrace, SignatureRequirement datasetSignature) {
         this(name, description, digest, allowedImageRepositories, runtime, seccomp, user, tmpSize, shmSize, limits,
-                logSize, outputSize, allowedDatasets, stopGrace, datasetSignature, List.of());
+                logSize, outputSize, allowedDatasets, stopGrace, datasetSignature, List.of(), false);
     }
 
     /** The accepted exception for {@code probe}, if this policy lists one. */

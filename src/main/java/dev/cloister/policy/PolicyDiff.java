@@ -66,6 +66,12 @@ public record PolicyDiff(String from, String to, List<Change> changes) {
         more("limits.outputSize", a.outputSize(), b.outputSize(), ByteSize::compareTo, out);
         list("datasets.allowed", a.allowedDatasets(), b.allowedDatasets(), "datasets jobs may mount", out);
         signature(a.requiredDatasetSignature().orElse(null), b.requiredDatasetSignature().orElse(null), out);
+        if (a.federatedInput() != b.federatedInput()) {
+            out.add(new Change(b.federatedInput() ? Direction.LOOSENS : Direction.TIGHTENS, "federation.allowInput",
+                    Boolean.toString(a.federatedInput()), Boolean.toString(b.federatedInput()), b.federatedInput()
+                    ? "federated sites may run, with the host's global weights mounted read-only at /in"
+                    : "federated sites may no longer run"));
+        }
         list("acceptedExceptions", a.acceptedExceptions().stream().map(Policy.AcceptedException::probe).toList(),
                 b.acceptedExceptions().stream().map(Policy.AcceptedException::probe).toList(),
                 "escape probes that may report 'allowed'", out);

@@ -205,13 +205,18 @@ public final class PolicyReader {
 
         List<Policy.AcceptedException> accepted = readAcceptedExceptions(root, f);
 
+        // Opt-in loosening: one more read-only mount (/in, the host's global weights) for federated-training sites.
+        Fields federation = f.object("federation");
+        boolean federatedInput = federation.bool("allowInput").orElse(false);
+        federation.rejectUnknown();
+
         f.rejectUnknown(REFUSED_KEYS);
         if (!violations.isEmpty()) {
             throw new PolicyException(source, violations);
         }
         return new Policy(name, description, Digest.of(bytes), repositories, runtime, seccomp, user, tmp, shm,
                 new Limits(memory, cpus, pids, maxRuntime), log, output, allowedDatasets, grace, datasetSignature,
-                accepted);
+                accepted, federatedInput);
     }
 
     // acceptedExceptions: [{probe: NAME, reason: TEXT}, ...]. Absent means none; an empty value is an error, like

@@ -75,6 +75,11 @@ final class JobWorkspace implements AutoCloseable {
                         ws.stage(m, index);
                     }
                     case DATASET -> ws.stage(m, index);
+                    case INPUT -> {
+                        // Written by the host before the run (a federated site's global weights); only bound here.
+                        ws.inside(m);
+                        ws.stage(m, index);
+                    }
                 }
             }
             ws.verifyHostFlags(plan);
@@ -191,7 +196,7 @@ final class JobWorkspace implements AutoCloseable {
         return (m.nosuid() ? ",nosuid" : "") + (m.nodev() ? ",nodev" : "") + (m.noexec() ? ",noexec" : "");
     }
 
-    // Config and output live in the work directory: Cloister mounts over them as root, so never anywhere else.
+    // Config, input and output live in the work directory: Cloister mounts over them as root, so never anywhere else.
     private Path inside(Mount m) throws SandboxException {
         Path p = m.source().toAbsolutePath().normalize();
         if (!p.startsWith(planWorkDir) || p.equals(planWorkDir)) {

@@ -32,11 +32,20 @@ public final class JobSealer {
     }
 
     public Seal seal(Path modelDir, ProvenanceFacts facts) throws SealException {
+        return seal(modelDir, manifest -> Provenance.statement(facts, manifest));
+    }
+
+    /**
+     * Seals {@code modelDir} with a provenance statement built from its manifest by {@code statement} (an in-toto
+     * statement, such as a federation's SLSA provenance); otherwise exactly as a job's seal.
+     */
+    public Seal seal(Path modelDir, java.util.function.Function<ModelManifest, byte[]> statement)
+            throws SealException {
         Signer signer = signers.get();
         ModelManifest manifest = ModelManifest.hash(modelDir, List.of(ModelSigner.SIGNATURE_FILE, PROVENANCE_FILE),
                 hashThreads);
         byte[] modelBundle = Bundles.signStatement(signer, OmsStatement.toJson(manifest));
-        byte[] provenanceBundle = Bundles.signStatement(signer, Provenance.statement(facts, manifest));
+        byte[] provenanceBundle = Bundles.signStatement(signer, statement.apply(manifest));
         Path signature = modelDir.resolve(ModelSigner.SIGNATURE_FILE);
         Path provenance = modelDir.resolve(PROVENANCE_FILE);
         try {

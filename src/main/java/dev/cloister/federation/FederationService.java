@@ -1,0 +1,670 @@
+package dev.cloister.federation;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.cloister.audit.AuditLog;
+import dev.cloister.dataset.Dataset;
+import dev.cloister.dataset.DatasetRegistry;
+import dev.cloister.digest.Digest;
+import dev.cloister.files.AtomicFiles;
+import dev.cloister.job.JobId;
+import dev.cloister.job.JobSpec;
+import dev.cloister.job.JobSpecReader;
+import dev.cloister.job.MalformedSpecException;
+import dev.cloister.keys.Signer;
+import dev.cloister.policy.Admission;
+import dev.cloister.policy.AdmissionException;
+import dev.cloister.policy.DurationText;
+import dev.cloister.policy.ImageRef;
+import dev.cloister.policy.Policies;
+import dev.cloister.policy.Policy;
+import dev.cloister.policy.Violation;
+import dev.cloister.sandbox.ResolvedImage;
+import dev.cloister.sandbox.SandboxException;
+import dev.cloister.sandbox.SandboxRuntime;
+import dev.cloister.seal.Bundles;
+import dev.cloister.seal.FederationFacts;
+import dev.cloister.seal.FederationProvenance;
+import dev.cloister.seal.JobSealer;
+import dev.cloister.seal.RoundFacts;
+import dev.cloister.seal.RoundStatement;
+import dev.cloister.seal.SealException;
+import dev.cloister.verify.VerificationException;
+import org.jboss.logging.Logger;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
+
+/**
+ * Admits federations and runs their rounds. The host is the only party that moves weights: each round it writes the
+ * global weights into every site's {@code /in}, runs the sites in parallel (each admitted under its own policy, in
+ * its own network-less sandbox), judges each update, aggregates a quorum, writes the next global weights, and signs
+ * a round record naming all of it and the previous record. After the last round the final weights are sealed like a
+ * job's model, with a provenance that lists every round record, and the whole chain is verified before the
+ * federation counts as SEALED.
+ */
+public final class FederationService implements AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger(FederationService.class);
+    /** Env the host sets in each site's container (the site's own env cannot override it). */
+    static final String ENV_MODE = "FEDERATION_MODE";
+    static final String ENV_ROUND = "FEDERATION_ROUND";
+    static final String ENV_ROUNDS = "FEDERATION_ROUNDS";
+    static final String MODEL_FILE = "global.npz";
+    /** Key of the evaluation run in the maps of admitted policies and datasets (never a site name: no parentheses). */
+    private static final String EVALUATION = "(evaluation)";
+
+    /** What the service needs from its host, fixed at start-up. */
+    public record Settings(Path root, String builderId, int concurrency, int siteConcurrency) {
+    }
+
+    /** Verifies a finished federation's directory (every round record, the chain, the final seal). */
+    @FunctionalInterface
+    public interface ChainCheck {
+        void verify(Path federationDir, String keyId) throws VerificationException;
+    }
+
+    private final Policies policies;
+    private final DatasetRegistry datasets;
+    private final Admission admission;
+    private final SandboxRuntime runtime;
+    private final JobSpecReader jobReader;
+    private final FederationSpecReader specReader;
+    private final JobSealer sealer;
+    private final ChainCheck chainCheck;
+    private final Supplier<Signer> signers;
+    private final AuditLog audit;
+    private final Settings settings;
+    private final Clock clock;
+    private final SiteLogAccess logAccess;
+    private final FederationStore store;
+    private final SecureRandom random = new SecureRandom();
+    private final SiteRun siteRun;
+    private final Map<String, Active> active = new ConcurrentHashMap<>();
+    private final ExecutorService federations;
+    private final ExecutorService sites;
+    private volatile boolean accepting = true;
+
+    public FederationService(Policies policies, DatasetRegistry datasets, Admission admission, SandboxRuntime runtime,
+                             JobSpecReader jobReader, JobSealer sealer, ChainCheck chainCheck,
+                             Supplier<Signer> signers, AuditLog audit, SiteLogAccess logAccess, Settings settings,
+                             Clock clock) {
+        this.policies = policies;
+        this.datasets = datasets;
+        this.admission = admission;
+        this.runtime = runtime;
+        this.jobReader = jobReader;
+        this.specReader = new FederationSpecReader(jobReader);
+        this.sealer = sealer;
+        this.chainCheck = chainCheck;
+        this.signers = signers;
+        this.audit = audit;
+        this.logAccess = logAccess;
+        this.settings = settings;
+        this.clock = clock;
+        this.store = new FederationStore(settings.root());
+        this.siteRun = new SiteRun(admission, runtime, random);
+        this.federations = pool("cloister-federation-", settings.concurrency());
+        this.sites = pool("cloister-site-", settings.siteConcurrency());
+    }
+
+    private static ExecutorService pool(String prefix, int threads) {
+        AtomicInteger n = new AtomicInteger();
+        return Executors.newFixedThreadPool(threads, r -> {
+            Thread t = new Thread(r, prefix + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** A running federation's live parts: what admission resolved, and how to reach its containers. */
+    private static final class Active {
+        final FederationSpec spec;
+        final Map<String, Policy> policies;
+        final Map<String, Dataset> datasets;
+        final Set<String> runIds = ConcurrentHashMap.newKeySet();
+        volatile boolean cancelled;
+
+        Active(FederationSpec spec, Map<String, Policy> policies, Map<String, Dataset> datasets) {
+            this.spec = spec;
+            this.policies = policies;
+            this.datasets = datasets;
+        }
+    }
+
+    /**
+     * Reads, checks and admits a federation spec, then starts its rounds. Throws {@link MalformedSpecException} for
+     * an unreadable body and {@link AdmissionException} with every violation (structure, each site's admission under
+     * its policy, the image); both are audited and leave nothing behind.
+     */
+    public Federation submit(byte[] body, JobSpecReader.Format format, String actor)
+            throws MalformedSpecException, AdmissionException, SandboxException {
+        if (!accepting) {
+            throw new SandboxException(SandboxException.Kind.ENGINE, "the service is shutting down");
+        }
+        JsonNode root;
+        try {
+            root = jobReader.readTree(body, format);
+        } catch (MalformedSpecException e) {
+            audit.record(actor, "federation.submit", "-", "refused", Map.of("reason", e.auditReason()));
+            throw e;
+        }
+        FederationSpecReader.Parsed parsed = specReader.read(root);
+        List<Violation> violations = new ArrayList<>(parsed.violations());
+        FederationSpec spec = parsed.spec();
+        Map<String, Policy> sitePolicies = new LinkedHashMap<>();
+        Map<String, Dataset> siteDatasets = new LinkedHashMap<>();
+        ResolvedImage image = null;
+        if (spec != null) {
+            for (int i = 0; i < spec.sites().size(); i++) {
+                FederationSpec.Site s = spec.sites().get(i);
+                admitSite("sites[" + i + "]", s.name(), s.job(), sitePolicies, siteDatasets, violations);
+            }
+            if (spec.evaluation() != null) {
+                admitSite("evaluation", EVALUATION, spec.evaluation().job(), sitePolicies, siteDatasets,
+                        violations);
+            }
+            if (violations.isEmpty()) {
+                try {
+                    image = runtime.resolve(ImageRef.parse(spec.image()));
+                } catch (SandboxException e) {
+                    if (e.kind() != SandboxException.Kind.IMAGE_NOT_FOUND) {
+                        throw e;
+                    }
+                    violations.add(new Violation("image", e.getMessage()));
+                }
+            }
+        }
+        if (!violations.isEmpty()) {
+            Map<String, Object> details = new LinkedHashMap<>();
+            details.put("name", spec == null ? String.valueOf(root.path("name").asText("-")) : spec.name());
+            details.put("violations", violations.stream().map(Violation::toString).toList());
+            audit.record(actor, "federation.admit", "-", "refused", details);
+            throw new AdmissionException(violations);
+        }
+        FederationId id = FederationId.random(random);
+        List<Federation.Site> siteViews = new ArrayList<>();
+        for (FederationSpec.Site s : spec.sites()) {
+            Policy p = sitePolicies.get(s.name());
+            Dataset d = siteDatasets.get(s.name());
+            siteViews.add(new Federation.Site(s.name(), s.team(), d.name(), d.digest().toString(), p.name(),
+                    p.digest().toString(), p.seccomp().name(), p.seccomp().digest().toString(),
+                    p.runtime().engineName()));
+        }
+        Federation f = new Federation(id.value(), spec.name(), Federation.State.QUEUED, "admitted", clock.instant(),
+                null, null, spec.image(), image.imageId().toString(), image.pinnedBy().name(),
+                spec.aggregation().describe(), spec.clipNorm(), spec.quorum(), spec.rounds(),
+                DurationText.format(spec.roundDeadline()), siteViews, List.of(), null, null, null, null,
+                spec.document().toString());
+        store.add(f);
+        active.put(id.value(), new Active(spec, sitePolicies, siteDatasets));
+        audit.record(actor, "federation.admit", id.value(), "admitted", Map.of("name", spec.name(),
+                "sites", siteViews.stream().map(s -> s.name() + " (" + s.team() + ", " + s.dataset() + ", "
+                        + s.policy() + ")").toList(),
+                "rounds", spec.rounds(), "quorum", spec.quorum(), "aggregation", spec.aggregation().describe(),
+                "image", spec.image()));
+        federations.submit(() -> execute(id.value()));
+        return f;
+    }
+
+    private void admitSite(String at, String site, JobSpec job, Map<String, Policy> outPolicies,
+                           Map<String, Dataset> outDatasets, List<Violation> violations) {
+        Optional<Policy> policy = policies.find(job.policy());
+        Optional<Dataset> dataset = datasets.find(job.dataset());
+        if (policy.isEmpty()) {
+            violations.add(new Violation(at + ".policy", "unknown policy '" + job.policy() + "'"));
+        }
+        if (dataset.isEmpty()) {
+            violations.add(new Violation(at + ".dataset", "no registered dataset '" + job.dataset() + "'"));
+        }
+        if (policy.isEmpty() || dataset.isEmpty()) {
+            return;
+        }
+        try {
+            // The same judgement each round makes again; the id only names the plan that is thrown away here.
+            admission.admitSite(JobId.random(random), job, policy.get(), dataset.get());
+            outPolicies.put(site, policy.get());
+            outDatasets.put(site, dataset.get());
+        } catch (AdmissionException e) {
+            e.violations().forEach(v -> violations.add(new Violation(at + "." + v.field(), v.reason())));
+        }
+    }
+
+    private void execute(String id) {
+        Active a = active.get(id);
+        try {
+            run(id, a);
+        } catch (RuntimeException | IOException e) {
+            LOG.errorf(e, "federation %s failed unexpectedly", id);
+            transition(id, Federation.State.FAILED, "internal error while running the federation (see the server log)");
+        } finally {
+            active.remove(id);
+        }
+    }
+
+    private void run(String id, Active a) throws IOException {
+        FederationSpec spec = a.spec;
+        Path dir = store.dir(id);
+        Files.createDirectories(dir.resolve("globals"));
+        Files.createDirectories(dir.resolve("rounds"));
+        transition(id, Federation.State.RUNNING, "round 1 of " + spec.rounds());
+        Weights initial = Weights.zeros(spec.model());
+        byte[] globalBytes = Npz.write(initial);
+        Digest initialDigest = Digest.of(globalBytes);
+        AtomicFiles.write(dir.resolve("globals").resolve(RoundStatement.globalName(0)), globalBytes);
+        store.update(id, f -> f.withInitial(initialDigest.toString()));
+        Weights global = initial;
+        Digest previous = null;
+        List<FederationFacts.RecordRef> records = new ArrayList<>();
+        Instant started = clock.instant();
+        for (int n = 1; n <= spec.rounds(); n++) {
+            if (n > 1) {
+                transition(id, Federation.State.RUNNING, "round " + n + " of " + spec.rounds());
+            }
+            RoundOutcome r = round(id, a, n, global, globalBytes, previous);
+            previous = r.recordDigest;
+            records.add(new FederationFacts.RecordRef(RoundStatement.fileName(n), r.recordDigest));
+            if (r.next == null) {
+                transition(id, a.cancelled ? Federation.State.CANCELLED : Federation.State.FAILED,
+                        "round " + n + " failed: " + r.reason);
+                return;
+            }
+            global = r.next;
+            globalBytes = r.nextBytes;
+        }
+        if (!seal(id, a, globalBytes, initialDigest, records, started)) {
+            return;
+        }
+        if (spec.evaluation() != null && !a.cancelled) {
+            transition(id, Federation.State.EVALUATING, "held-out evaluation");
+            Map<String, Object> report = evaluate(id, a, initial, globalBytes);
+            store.update(id, f -> f.withEvaluation(report));
+        }
+        Federation done = store.find(id).orElseThrow();
+        transition(id, Federation.State.SEALED, "sealed: " + spec.rounds() + " round(s), model " + done.modelDigest()
+                + ", key " + done.keyId().substring(0, 12));
+    }
+
+    /** A round's result: the next weights (null when it failed, with the reason) and its record's digest. */
+    private record RoundOutcome(Weights next, byte[] nextBytes, String reason, Digest recordDigest) {
+    }
+
+    private RoundOutcome round(String id, Active a, int n, Weights global, byte[] globalBytes, Digest previous)
+            throws IOException {
+        FederationSpec spec = a.spec;
+        Path dir = store.dir(id);
+        Instant startedAt = clock.instant();
+        Digest input = Digest.of(globalBytes);
+        Federation current = store.find(id).orElseThrow();
+        store.update(id, f -> f.withRound(new Federation.Round(n, Federation.RoundState.RUNNING, null,
+                input.toString(), null, null, null, startedAt, null,
+                current.sites().stream().map(Federation.SiteRound::pending).toList())));
+
+        Map<String, Future<SiteRun.Outcome>> running = new LinkedHashMap<>();
+        for (FederationSpec.Site s : spec.sites()) {
+            running.put(s.name(), sites.submit(() -> runSite(id, a, n, s, global, globalBytes)));
+        }
+        List<Contribution> contributions = new ArrayList<>();
+        List<RoundFacts.Accepted> accepted = new ArrayList<>();
+        List<RoundFacts.Excluded> excluded = new ArrayList<>();
+        Files.createDirectories(dir.resolve("updates").resolve(roundDir(n)));
+        for (FederationSpec.Site s : spec.sites()) {
+            SiteRun.Outcome o = await(running.get(s.name()));
+            Federation.Site view = current.site(s.name()).orElseThrow();
+            String reason = o.reason();
+            UpdateCheck.Accepted checked = null;
+            if (reason == null) {
+                try {
+                    checked = UpdateCheck.check(global, o.weights(), spec.clipNorm());
+                } catch (InvalidUpdateException e) {
+                    reason = "invalid update: " + e.getMessage();
+                }
+            }
+            if (a.cancelled && reason == null) {
+                reason = "cancelled";
+            }
+            Federation.SiteRound result;
+            if (reason == null) {
+                AtomicFiles.write(dir.resolve("updates").resolve(roundDir(n)).resolve(s.name() + ".npz"),
+                        o.updateBytes());
+                contributions.add(new Contribution(s.name(), checked.delta(), o.examples()));
+                accepted.add(new RoundFacts.Accepted(s.name(), s.team(), view.dataset(),
+                        Digest.parse(view.datasetDigest()), view.policy(), Digest.parse(view.policyDigest()),
+                        o.updateDigest(), o.examples(), checked.norm(), checked.clipped()));
+                result = new Federation.SiteRound(s.name(), s.team(), Federation.SiteState.ACCEPTED, null,
+                        o.updateDigest().toString(), o.examples(), checked.norm(), checked.clipped(), o.metrics(),
+                        o.interfaces());
+            } else {
+                excluded.add(new RoundFacts.Excluded(s.name(), s.team(), reason));
+                result = new Federation.SiteRound(s.name(), s.team(), Federation.SiteState.EXCLUDED, reason, null,
+                        null, null, null, o.metrics(), o.interfaces());
+            }
+            store.update(id, f -> f.withRound(n, r -> r.withSite(result)));
+        }
+
+        Weights next = null;
+        byte[] nextBytes = null;
+        String failure = null;
+        if (a.cancelled) {
+            failure = "cancelled on request";
+        } else if (contributions.size() < spec.quorum()) {
+            failure = "only " + contributions.size() + " of " + spec.sites().size()
+                    + " site(s) sent an acceptable update; the quorum is " + spec.quorum();
+        } else {
+            double[] g = global.flat();
+            double[] delta = spec.aggregation().delta(contributions);
+            for (int i = 0; i < g.length; i++) {
+                g[i] += delta[i];
+            }
+            next = global.withFlat(g);
+            if (next.tensors().stream().anyMatch(t -> java.util.Arrays.stream(t.raw()).anyMatch(v -> !Double.isFinite(v)))) {
+                failure = "the aggregated weights are not finite";
+                next = null;
+            } else {
+                nextBytes = Npz.write(next);
+                AtomicFiles.write(dir.resolve("globals").resolve(RoundStatement.globalName(n)), nextBytes);
+            }
+        }
+        Instant finishedAt = clock.instant();
+        Digest output = next == null ? null : Digest.of(nextBytes);
+        RoundFacts facts = new RoundFacts(id, spec.name(), Digest.of(spec.document().toString()), n, spec.rounds(),
+                previous, RoundStatement.globalName(n - 1), input, spec.aggregation().describe(), spec.clipNorm(),
+                spec.quorum(), accepted, excluded, RoundStatement.globalName(n), output, failure,
+                ImageRef.parse(spec.image()).repository(), Digest.parse(current.imageDigest()), settings.builderId(),
+                startedAt, finishedAt);
+        byte[] record = Bundles.signStatement(signers.get(), RoundStatement.toJson(facts));
+        Path recordFile = dir.resolve("rounds").resolve(RoundStatement.fileName(n));
+        AtomicFiles.write(recordFile, record);
+        Digest recordDigest = Digest.of(record);
+        String why = failure;
+        Federation.RoundState state = failure == null ? Federation.RoundState.AGGREGATED
+                : a.cancelled ? Federation.RoundState.CANCELLED : Federation.RoundState.FAILED;
+        store.update(id, f -> f.withRound(n, r -> new Federation.Round(n, state, why, r.inputDigest(),
+                output == null ? null : output.toString(), RoundStatement.fileName(n), recordDigest.toString(),
+                r.startedAt(), finishedAt, r.sites())));
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("round", n);
+        details.put("accepted", accepted.stream().map(RoundFacts.Accepted::site).toList());
+        details.put("excluded", excluded.stream().map(e -> e.site() + ": " + e.reason()).toList());
+        details.put("input", input.toString());
+        details.put("output", output == null ? "-" : output.toString());
+        details.put("record", recordDigest.toString());
+        audit.record("cloister", "federation.round", id, failure == null ? "aggregated" : "failed", details);
+        LOG.infof("federation %s round %d: %d accepted, %d excluded, %s", id, n, accepted.size(), excluded.size(),
+                failure == null ? "output " + output : failure);
+        return new RoundOutcome(next, nextBytes, failure, recordDigest);
+    }
+
+    private static String roundDir(int n) {
+        return String.format("round-%04d", n);
+    }
+
+    private SiteRun.Outcome runSite(String id, Active a, int n, FederationSpec.Site s, Weights global,
+                                    byte[] globalBytes) {
+        if (a.cancelled) {
+            return SiteRun.Outcome.excluded("cancelled", Map.of(), List.of());
+        }
+        store.update(id, f -> f.withRound(n, r -> r.withSite(r.sites().stream()
+                .filter(x -> x.site().equals(s.name())).findFirst().orElseThrow().running())));
+        Path dir = store.dir(id);
+        SiteRun.Request request = new SiteRun.Request(withEnv(s.job(), Map.of(ENV_MODE, "round",
+                ENV_ROUND, Integer.toString(n), ENV_ROUNDS, Integer.toString(a.spec.rounds()))),
+                a.policies.get(s.name()), a.datasets.get(s.name()), Map.of(SiteRun.INPUT_FILE, globalBytes), global,
+                limits(a.spec, global), true, dir.resolve("runs").resolve(roundDir(n)).resolve(s.name()),
+                dir.resolve("logs").resolve(s.name()).resolve(roundDir(n) + ".log"));
+        return siteRun.run(request, runId -> trackRun(a, runId));
+    }
+
+    private void trackRun(Active a, String runId) {
+        a.runIds.add(runId);
+        if (a.cancelled) {
+            runtime.cancel(runId);
+        }
+    }
+
+    private static Npz.Limits limits(FederationSpec spec, Weights model) {
+        return new Npz.Limits(spec.maxUpdateBytes().bytes(), Math.max(1, model.tensors().size()),
+                spec.maxUpdateBytes().bytes());
+    }
+
+    private static JobSpec withEnv(JobSpec job, Map<String, String> extra) {
+        Map<String, String> env = new LinkedHashMap<>(job.env());
+        env.putAll(extra);
+        return new JobSpec(job.name(), job.team(), job.policy(), job.image(), job.command(), env,
+                job.hyperparameters(), job.dataset(), job.resources(), job.maxRuntime());
+    }
+
+    private static SiteRun.Outcome await(Future<SiteRun.Outcome> f) {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return SiteRun.Outcome.excluded("interrupted while waiting for the site", Map.of(), List.of());
+        } catch (ExecutionException e) {
+            LOG.errorf(e.getCause(), "a site run failed unexpectedly");
+            return SiteRun.Outcome.excluded("internal error while running the site (see the server log)", Map.of(),
+                    List.of());
+        }
+    }
+
+    // The final weights sealed like a job's model; SEALED only once the whole chain verifies with the host's key.
+    private boolean seal(String id, Active a, byte[] finalBytes, Digest initial, List<FederationFacts.RecordRef> records,
+                         Instant started) {
+        Path dir = store.dir(id);
+        Path model = dir.resolve("model");
+        Federation f = store.find(id).orElseThrow();
+        try {
+            Files.createDirectories(model);
+            AtomicFiles.write(model.resolve(MODEL_FILE), finalBytes);
+            List<FederationFacts.SiteFacts> sites = f.sites().stream().map(s -> new FederationFacts.SiteFacts(
+                    s.name(), s.team(), s.dataset(), Digest.parse(s.datasetDigest()), s.policy(),
+                    Digest.parse(s.policyDigest()), s.seccomp(), Digest.parse(s.seccompDigest()), s.runtime()))
+                    .toList();
+            FederationFacts facts = new FederationFacts(id, settings.builderId(), f.spec(),
+                    ImageRef.parse(f.image()).repository(), Digest.parse(f.imageDigest()), f.imagePinnedBy(), sites,
+                    initial, records, f.aggregation(), f.submittedAt(), started, clock.instant());
+            JobSealer.Seal seal = sealer.seal(model, manifest -> FederationProvenance.statement(facts, manifest));
+            chainCheck.verify(dir, seal.keyId().hex());
+            store.update(id, x -> x.withSeal(seal.manifest().rootDigest().toString(), seal.keyId().hex()));
+            audit.record("cloister", "federation.seal", id, "sealed", Map.of(
+                    "modelDigest", seal.manifest().rootDigest().toString(), "keyId", seal.keyId().hex(),
+                    "rounds", records.size()));
+            return true;
+        } catch (SealException | VerificationException | IOException | RuntimeException e) {
+            LOG.warnf("sealing federation %s failed: %s", id, e.getMessage());
+            audit.record("cloister", "federation.seal", id, "failed", Map.of("reason", String.valueOf(e.getMessage())));
+            transition(id, Federation.State.FAILED, "sealing failed: " + e.getMessage());
+            return false;
+        }
+    }
+
+    /**
+     * Held-out evaluation, after sealing: each site's solo model (the same trainer on that site's data alone, from
+     * the same zeros, for as many rounds of local epochs) and then one container on the evaluation dataset given the
+     * final global weights and every solo model, which reports the accuracy of each. The numbers are that
+     * container's; the host only relays them.
+     */
+    private Map<String, Object> evaluate(String id, Active a, Weights initial, byte[] finalBytes) {
+        FederationSpec spec = a.spec;
+        Path dir = store.dir(id).resolve("evaluation");
+        byte[] zeros = Npz.write(initial);
+        Map<String, Future<SiteRun.Outcome>> solos = new LinkedHashMap<>();
+        for (FederationSpec.Site s : spec.sites()) {
+            SiteRun.Request request = new SiteRun.Request(withEnv(s.job(), Map.of(ENV_MODE, "solo",
+                    ENV_ROUNDS, Integer.toString(spec.rounds()))), a.policies.get(s.name()),
+                    a.datasets.get(s.name()), Map.of(SiteRun.INPUT_FILE, zeros), initial, limits(spec, initial), true,
+                    dir.resolve("solo-" + s.name()), store.dir(id).resolve("logs").resolve(s.name()).resolve("solo.log"));
+            solos.put(s.name(), sites.submit(() -> siteRun.run(request, runId -> trackRun(a, runId))));
+        }
+        Map<String, byte[]> inputs = new LinkedHashMap<>();
+        inputs.put(SiteRun.INPUT_FILE, finalBytes);
+        Map<String, Object> report = new LinkedHashMap<>();
+        Map<String, Object> soloProblems = new LinkedHashMap<>();
+        for (FederationSpec.Site s : spec.sites()) {
+            SiteRun.Outcome o = await(solos.get(s.name()));
+            if (o.accepted()) {
+                inputs.put("solo-" + s.name() + ".npz", o.updateBytes());
+            } else {
+                soloProblems.put(s.name(), o.reason());
+            }
+        }
+        FederationSpec.Evaluation e = spec.evaluation();
+        SiteRun.Request request = new SiteRun.Request(withEnv(e.job(), Map.of(ENV_MODE, "evaluate")),
+                a.policies.get(EVALUATION), a.datasets.get(EVALUATION), inputs, initial,
+                limits(spec, initial), false, dir.resolve("held-out"),
+                store.dir(id).resolve("evaluation").resolve("evaluate.log"));
+        SiteRun.Outcome o = siteRun.run(request, runId -> trackRun(a, runId));
+        report.put("dataset", e.dataset());
+        report.put("computedBy", "the evaluation container (trainer image, " + ENV_MODE + "=evaluate) on dataset '"
+                + e.dataset() + "' under policy '" + e.policy() + "'");
+        report.put("solo", "each site's solo model: the same trainer on that site's data alone, from the same zeros, "
+                + "for " + spec.rounds() + " round(s) of local epochs");
+        if (!o.accepted()) {
+            report.put("error", o.reason());
+        } else {
+            report.put("examples", o.examples());
+            report.put("metrics", o.metrics());
+        }
+        if (!soloProblems.isEmpty()) {
+            report.put("soloFailures", soloProblems);
+        }
+        audit.record("cloister", "federation.evaluate", id, o.accepted() ? "done" : "failed", Map.of(
+                "dataset", e.dataset(), "metrics", o.metrics().keySet().stream().sorted().toList()));
+        return report;
+    }
+
+    private void transition(String id, Federation.State next, String why) {
+        Federation f = store.find(id).orElseThrow();
+        if (f.state().isFinal()) {
+            return;
+        }
+        store.update(id, x -> x.withState(next, why, clock.instant()));
+        if (next != Federation.State.RUNNING || f.state() != Federation.State.RUNNING) {
+            audit.record("cloister", "federation.state", id, next.name(), Map.of("reason", why));
+        }
+    }
+
+    /** Cancels a running federation: its site containers are stopped and the round in progress fails, signed. */
+    public Federation cancel(String id, String actor) throws FederationException {
+        Federation f = find(id);
+        audit.record(actor, "federation.cancel", id, f.state().isFinal() ? "ignored" : "requested", Map.of());
+        Active a = active.get(id);
+        if (a != null) {
+            a.cancelled = true;
+            a.runIds.forEach(runtime::cancel);
+        }
+        return store.find(id).orElseThrow();
+    }
+
+    public Federation find(String id) throws FederationException {
+        try {
+            new FederationId(id);
+        } catch (IllegalArgumentException e) {
+            throw new FederationException(FederationException.Kind.NOT_FOUND, "no federation with that id");
+        }
+        return store.find(id).orElseThrow(() -> new FederationException(FederationException.Kind.NOT_FOUND,
+                "no federation with that id"));
+    }
+
+    public List<Federation> list() {
+        return store.all();
+    }
+
+    /** The federation's directory (rounds, globals, model), for the artifacts download. */
+    public Path directory(String id) throws FederationException {
+        find(id);
+        return store.dir(id);
+    }
+
+    /**
+     * One site's log across rounds (and its solo run), in order, each part under a header line. Who may read it is
+     * decided by {@link SiteLogAccess} alone.
+     *
+     * @param caller the caller's team, or null for the anonymous local caller
+     */
+    public String siteLog(String id, String site, String caller) throws FederationException {
+        Federation f = find(id);
+        Federation.Site s = f.site(site).orElseThrow(() -> new FederationException(FederationException.Kind.NOT_FOUND,
+                "no site '" + site + "' in federation " + id));
+        if (!logAccess.mayRead(caller, s)) {
+            audit.record(caller == null ? "anonymous" : caller, "federation.site.log", id + "/" + site, "refused",
+                    Map.of("team", s.team()));
+            throw new FederationException(FederationException.Kind.FORBIDDEN, "the log of site '" + site
+                    + "' is for team '" + s.team() + "' only");
+        }
+        Path logs = store.dir(id).resolve("logs").resolve(s.name());
+        StringBuilder out = new StringBuilder();
+        if (!Files.isDirectory(logs, LinkOption.NOFOLLOW_LINKS)) {
+            return "";
+        }
+        try (Stream<Path> files = Files.list(logs)) {
+            for (Path p : files.sorted().toList()) {
+                String name = p.getFileName().toString().replace(".log", "");
+                out.append("--- ").append(s.name()).append(' ').append(name).append(" ---\n");
+                out.append(new String(Files.readAllBytes(p), StandardCharsets.UTF_8));
+                if (out.length() > 0 && out.charAt(out.length() - 1) != '\n') {
+                    out.append('\n');
+                }
+            }
+        } catch (IOException e) {
+            LOG.warnf("reading logs of %s/%s: %s", id, site, e.getMessage());
+            throw new FederationException(FederationException.Kind.CONFLICT, "the site's log cannot be read now");
+        }
+        return out.toString();
+    }
+
+    /**
+     * Reads the stored federations after a start. Rounds are not resumed: a federation an earlier process left
+     * unfinished is FAILED with that reason (its containers are removed with the instance's other orphans).
+     */
+    public void recover() {
+        store.load();
+        for (Federation f : store.all()) {
+            if (!f.state().isFinal()) {
+                int round = f.rounds().isEmpty() ? 0 : f.rounds().get(f.rounds().size() - 1).number();
+                transition(f.id(), Federation.State.FAILED, "the service stopped while the federation ran (round "
+                        + round + "); federations are not resumed");
+            }
+        }
+    }
+
+    /** Stops admitting and cancels every running federation. */
+    @Override
+    public void close() {
+        accepting = false;
+        active.values().forEach(a -> {
+            a.cancelled = true;
+            a.runIds.forEach(runtime::cancel);
+        });
+        federations.shutdown();
+        sites.shutdown();
+        try {
+            if (!federations.awaitTermination(30, TimeUnit.SECONDS)) {
+                federations.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        sites.shutdownNow();
+    }
+}
