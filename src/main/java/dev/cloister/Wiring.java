@@ -32,6 +32,9 @@ import dev.cloister.review.ProbeSuite;
 import dev.cloister.seal.JobSealer;
 import dev.cloister.sandbox.DockerSandbox;
 import dev.cloister.sandbox.DockerTimeouts;
+import dev.cloister.sandbox.DockerImageBuilds;
+import dev.cloister.build.BuildContext;
+import dev.cloister.build.ImageBuilds;
 import com.github.dockerjava.api.DockerClient;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.Startup;
@@ -214,6 +217,30 @@ public class Wiring {
 
     private static String builderId(CloisterConfig config) {
         return config.builderId().orElseGet(() -> "urn:cloister:host:" + hostname());
+    }
+
+    /** Training image builds, over an engine connection of their own (see {@link DockerImageBuilds#open}). */
+    @Produces
+    @Singleton
+    DockerImageBuilds dockerImageBuilds(CloisterConfig config, DockerTimeouts timeouts) {
+        CloisterConfig.Builds b = config.builds();
+        return DockerImageBuilds.open(URI.create(config.docker().host()), timeouts,
+                new DockerImageBuilds.Timeouts(b.timeout(), b.pushTimeout()));
+    }
+
+    void close(@Disposes DockerImageBuilds builds) {
+        builds.close();
+    }
+
+    @Produces
+    @Singleton
+    ImageBuilds imageBuilds(CloisterConfig config, Policies policies, DockerImageBuilds engine, HostKeys keys,
+                            AuditLog audit, Clock clock) {
+        Path data = absolute(config.dataDir());
+        return new ImageBuilds(policies, engine, keys::signer, audit, new ImageBuilds.Settings(config.images().registry(),
+                data.resolve("work").resolve("builds"), data.resolve("images").resolve("builds"),
+                new BuildContext.Limits(config.builds().maxContextBytes(), config.builds().maxContextEntries()),
+                builderId(config)), clock);
     }
 
     /** The jobs in the database (the datasource's schema is migrated by Flyway before this runs). */

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import dev.cloister.audit.AuditLog;
+import dev.cloister.build.BuildException;
 import dev.cloister.dataset.DatasetException;
 import dev.cloister.job.MalformedSpecException;
 import dev.cloister.keys.KeyException;
@@ -56,6 +57,25 @@ public class ProblemMapper {
             case CONFLICT -> problem(409, "conflict", "Conflict", e.getMessage(), List.of());
             default -> problem(422, "invalid-dataset", "Dataset refused", e.getMessage(),
                     List.of(new Problem.FieldViolation("name", e.getMessage())));
+        };
+    }
+
+    @ServerExceptionMapper
+    public Response build(BuildException e) {
+        List<Problem.FieldViolation> v = e.violations().stream()
+                .map(x -> new Problem.FieldViolation(x.field(), x.reason())).toList();
+        return switch (e.kind()) {
+            case REFUSED -> problem(422, "build-refused", "Image build refused", e.violations().isEmpty()
+                    ? e.getMessage() : e.violations().size() + " violation(s); see violations", v);
+            case TOO_LARGE -> problem(413, "body-too-large", "Request body too large", e.getMessage(), v);
+            case FAILED -> problem(422, "build-failed", "Image build failed", e.getMessage()
+                    + (e.log().isEmpty() ? "" : "\n--- build output (last lines) ---\n" + e.log()), v);
+            case BUSY -> problem(409, "conflict", "Conflict", e.getMessage(), v);
+            case ENGINE -> {
+                LOG.warnf("image build: %s", e.getMessage());
+                yield problem(503, "engine-unavailable", "The container engine or registry is unavailable",
+                        e.getMessage(), v);
+            }
         };
     }
 

@@ -52,14 +52,22 @@ public final class DockerImageBuilds implements AutoCloseable {
 
     private final Engine engine;
     private final Timeouts timeouts;
+    private final boolean ownsClient;
 
-    /**
-     * @param docker a client whose response timeout is at least {@code timeouts.build()} (a RUN step may print
-     *               nothing for a long time); closing this does not close it
-     */
-    public DockerImageBuilds(DockerClient docker, Duration apiTimeout, Timeouts timeouts) {
+    private DockerImageBuilds(DockerClient docker, Duration apiTimeout, Timeouts timeouts, boolean ownsClient) {
         this.engine = new Engine(docker, apiTimeout);
         this.timeouts = timeouts;
+        this.ownsClient = ownsClient;
+    }
+
+    /**
+     * Builds through a connection of its own to the engine at {@code dockerHost}, whose read timeout is the build
+     * and push time (a RUN step may print nothing for minutes); closed with this.
+     */
+    public static DockerImageBuilds open(java.net.URI dockerHost, DockerTimeouts timeouts, Timeouts builds) {
+        DockerTimeouts reads = new DockerTimeouts(timeouts.connect(), builds.build().plus(builds.push()),
+                timeouts.logDrain(), timeouts.mount(), timeouts.poll());
+        return new DockerImageBuilds(DockerSandbox.connect(dockerHost, reads), timeouts.api(), builds, true);
     }
 
     /**
@@ -97,7 +105,7 @@ public final class DockerImageBuilds implements AutoCloseable {
             id = running.awaitImageId(timeouts.build().toSeconds(), TimeUnit.SECONDS);
         } catch (com.github.dockerjava.api.exception.DockerClientException e) {
             String reason = Messages.brief(e);
-            if (reason.contains("Awaiting image id timed out") || reason.contains("timeout")) {
+            if (reason.startsWith("Awaiting image id timed out")) {
                 throw new SandboxException(SandboxException.Kind.ENGINE, "the build did not finish within "
                         + timeouts.build().toSeconds() + " s", e);
             }
@@ -184,6 +192,13 @@ public final class DockerImageBuilds implements AutoCloseable {
     @Override
     public void close() {
         engine.close();
+        if (ownsClient) {
+            try {
+                engine.docker().close();
+            } catch (java.io.IOException e) {
+                // Closing a local socket client; nothing is left to release.
+            }
+        }
     }
 
     /** The last lines of the build output, without the engine's progress noise. */
