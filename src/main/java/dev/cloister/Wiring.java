@@ -35,6 +35,7 @@ import dev.cloister.sandbox.DockerTimeouts;
 import dev.cloister.sandbox.DockerImageBuilds;
 import dev.cloister.build.BuildContext;
 import dev.cloister.build.ImageBuilds;
+import dev.cloister.reproduce.Reproductions;
 import com.github.dockerjava.api.DockerClient;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.Startup;
@@ -278,8 +279,22 @@ public class Wiring {
                         builderId), clock);
     }
 
-    /** Once the store, the sandbox and the keys are up: settle the jobs an earlier process left unfinished. */
-    void recoverJobs(@Observes StartupEvent start, JobService jobs) {
+    /** Re-runs of sealed jobs and their verdicts; hears every reproduction re-run that ends. */
+    @Produces
+    @Singleton
+    Reproductions reproductions(CloisterConfig config, JobService jobs, Policies policies, DatasetRegistry datasets,
+                                DockerSandbox sandbox, SealCheck sealCheck, HostKeys keys, AuditLog audit, Clock clock) {
+        Reproductions r = new Reproductions(jobs, policies, datasets, sandbox, sealCheck, keys::signer, audit,
+                builderId(config), clock);
+        jobs.onReproductionEnded(r);
+        return r;
+    }
+
+    /**
+     * Once the store, the sandbox and the keys are up: settle the jobs an earlier process left unfinished (with the
+     * reproduction verdicts wired first, so a re-run that ends now is judged).
+     */
+    void recoverJobs(@Observes StartupEvent start, JobService jobs, Reproductions reproductions) {
         jobs.recover();
     }
 

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import dev.cloister.audit.AuditLog;
 import dev.cloister.build.BuildException;
+import dev.cloister.reproduce.ReproductionRefusedException;
 import dev.cloister.dataset.DatasetException;
 import dev.cloister.job.MalformedSpecException;
 import dev.cloister.keys.KeyException;
@@ -58,6 +59,12 @@ public class ProblemMapper {
             default -> problem(422, "invalid-dataset", "Dataset refused", e.getMessage(),
                     List.of(new Problem.FieldViolation("name", e.getMessage())));
         };
+    }
+
+    @ServerExceptionMapper
+    public Response reproduction(ReproductionRefusedException e) {
+        return problem(409, "reproduction-refused", "Job cannot be reproduced", e.getMessage(),
+                e.violations().stream().map(v -> new Problem.FieldViolation(v.field(), v.reason())).toList());
     }
 
     @ServerExceptionMapper
