@@ -271,12 +271,16 @@ public class Wiring {
     @Singleton
     JobService jobs(CloisterConfig config, Policies policies, DatasetRegistry datasets, DockerSandbox sandbox,
                     HostKeys keys, SealCheck sealCheck, RegistryPublisher publisher, JobSpecReader reader,
-                    AuditLog audit, JobStore store, Clock clock) {
+                    AuditLog audit, JobStore store, ImageBuilds builds, Clock clock) {
+        // A job's image that Cloister built: its provenance names the image's own (signed) build provenance.
+        dev.cloister.job.ImageProvenances imageProvenances = image -> builds.find(image.digest())
+                .filter(r -> r.image().equals(image.toString()))
+                .map(r -> dev.cloister.digest.Digest.parse(r.provenanceDigest()));
         String builderId = builderId(config);
         return new JobService(policies, datasets, new Admission(absolute(config.dataDir()).resolve("work")), sandbox,
                 new JobSealer(keys::signer, config.sealHashThreads()), sealCheck, publisher, reader, audit, store,
                 new JobService.Settings(absolute(config.dataDir()).resolve("artifacts"), config.jobs().concurrency(),
-                        builderId), clock);
+                        builderId, imageProvenances), clock);
     }
 
     /** Re-runs of sealed jobs and their verdicts; hears every reproduction re-run that ends. */

@@ -43,8 +43,16 @@ public final class JobService implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger(JobService.class);
 
-    /** What the service needs from its host, fixed at start-up. */
-    public record Settings(Path artifactRoot, int concurrency, String builderId) {
+    /**
+     * What the service needs from its host, fixed at start-up.
+     *
+     * @param imageProvenances finds the signed provenance of a training image Cloister built, for the job's own
+     */
+    public record Settings(Path artifactRoot, int concurrency, String builderId, ImageProvenances imageProvenances) {
+
+        public Settings(Path artifactRoot, int concurrency, String builderId) {
+            this(artifactRoot, concurrency, builderId, ImageProvenances.NONE);
+        }
     }
 
     private final Policies policies;
@@ -367,7 +375,7 @@ public final class JobService implements AutoCloseable {
                 limits, plan.image().repository(), plan.image().digest(), job.imagePinnedBy(), job.dataset(),
                 job.datasetDigest(), plan.labels().get(Admission.LABEL_DATASET_SIGNER),
                 plan.labels().get(Admission.LABEL_DATASET_SIGNER_ISSUER), job.submittedAt(), job.startedAt(),
-                job.finishedAt());
+                job.finishedAt(), settings.imageProvenances().of(plan.image()).orElse(null));
     }
 
     private static String failureReason(RunResult r) {

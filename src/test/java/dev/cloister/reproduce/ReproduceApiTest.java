@@ -130,6 +130,14 @@ class ReproduceApiTest {
         JsonPath first = waitForEnd(original);
         assertEquals("PUBLISHED", first.getString("state"), first.prettify());
         assertEquals(42L, first.getLong("seed"));
+        // The job's provenance points at how its image was made: the signed build provenance, by digest.
+        String manifest = image.substring(image.indexOf('@') + 1);
+        byte[] buildProvenance = given().get("/api/v1/images/" + manifest + "/provenance").then().statusCode(200)
+                .extract().asByteArray();
+        JsonPath provenance = given().get("/api/v1/jobs/" + original + "/provenance").then().statusCode(200)
+                .extract().jsonPath();
+        assertEquals(dev.cloister.digest.Digest.of(buildProvenance).hex(), provenance.getString(
+                "predicate.buildDefinition.resolvedDependencies.find { it.name == 'image-provenance' }.digest.sha256"));
 
         String rerun = given().post("/api/v1/jobs/" + original + "/reproduce").then().statusCode(201)
                 .body("reproductionOf", equalTo(original)).extract().path("id");
