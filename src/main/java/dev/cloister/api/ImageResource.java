@@ -5,7 +5,7 @@ import dev.cloister.build.BuildRecord;
 import dev.cloister.build.BuildRequest;
 import dev.cloister.build.ImageBuilds;
 import dev.cloister.digest.Digest;
-import dev.cloister.policy.Violation;
+import jakarta.ws.rs.BadRequestException;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.NotFoundException;
@@ -51,11 +51,12 @@ public class ImageResource {
         Map<String, String> args = new LinkedHashMap<>();
         for (String arg : buildArgs == null ? List.<String>of() : buildArgs) {
             int eq = arg.indexOf('=');
+            // A 400 through the problem mapper, which audits it (the build service never saw the request).
             if (eq <= 0) {
-                throw new BuildException(List.of(new Violation("buildArg", "'" + arg + "' is not NAME=VALUE")));
+                throw new BadRequestException("buildArg: a build arg is NAME=VALUE");
             }
             if (args.put(arg.substring(0, eq), arg.substring(eq + 1)) != null) {
-                throw new BuildException(List.of(new Violation("buildArgs." + arg.substring(0, eq), "given twice")));
+                throw new BadRequestException("buildArg: " + arg.substring(0, eq) + " is given twice");
             }
         }
         BuildRecord record = builds.build(body, new BuildRequest(policy, repository, tag, args), "anonymous");

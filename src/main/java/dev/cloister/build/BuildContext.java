@@ -60,11 +60,13 @@ public final class BuildContext implements AutoCloseable {
     private final Path root;
     private final List<Entry> entries;
     private final Digest digest;
+    private final List<dev.cloister.policy.Violation> problems;
 
-    private BuildContext(Path root, List<Entry> entries) {
+    private BuildContext(Path root, List<Entry> entries, List<dev.cloister.policy.Violation> problems) {
         this.root = root;
         this.entries = List.copyOf(entries);
         this.digest = Digest.of(manifest(entries));
+        this.problems = List.copyOf(problems);
     }
 
     /**
@@ -72,6 +74,24 @@ public final class BuildContext implements AutoCloseable {
      * ({@link #close} does). Stops reading as soon as a cap is passed.
      */
     public static BuildContext read(InputStream tar, Path into, Limits limits) throws BuildException {
+        BuildContext context = readAll(tar, into, limits);
+        if (!context.problems().isEmpty()) {
+            try {
+                context.close();
+            } catch (IOException e) {
+                // Left for the caller's own clean-up of its directory.
+            }
+            throw new BuildException(context.problems());
+        }
+        return context;
+    }
+
+    /**
+     * Like {@link #read}, but a context with problems (a link leaving it, a device, ...) is returned with them, so
+     * that they can be reported together with the Dockerfile's; such a context has no link on disk and must never
+     * be built. Throws only when the tar is over a cap or unreadable.
+     */
+    public static BuildContext readAll(InputStream tar, Path into, Limits limits) throws BuildException {
         Map<String, Entry> byPath = new TreeMap<>();
         List<String> problems = new ArrayList<>();
         long total = 0;
@@ -152,9 +172,11 @@ public final class BuildContext implements AutoCloseable {
         if (!byPath.containsKey(DOCKERFILE) || byPath.get(DOCKERFILE).kind() != Kind.FILE) {
             problems.add(DOCKERFILE + ": the build context has no Dockerfile at its root");
         }
+        List<Entry> sorted = new ArrayList<>(byPath.values());
+        sorted.sort(Comparator.comparing(Entry::path, PathOrder.INSTANCE));
         if (!problems.isEmpty()) {
-            throw new BuildException(problems.stream().map(p -> new dev.cloister.policy.Violation("context", p))
-                    .toList());
+            return new BuildContext(into, sorted, problems.stream()
+                    .map(p -> new dev.cloister.policy.Violation("context", p)).toList());
         }
         try {
             for (Map.Entry<String, String> link : links.entrySet()) {
@@ -165,9 +187,7 @@ public final class BuildContext implements AutoCloseable {
         } catch (IOException e) {
             throw new BuildException(BuildException.Kind.REFUSED, "the build context cannot be laid out: " + e.getMessage());
         }
-        List<Entry> sorted = new ArrayList<>(byPath.values());
-        sorted.sort(Comparator.comparing(Entry::path, PathOrder.INSTANCE));
-        return new BuildContext(into, sorted);
+        return new BuildContext(into, sorted, List.of());
     }
 
     /**
@@ -213,6 +233,16 @@ public final class BuildContext implements AutoCloseable {
 
     public Digest digest() {
         return digest;
+    }
+
+    /** Every reason this context must not be built; empty when it may. */
+    public List<dev.cloister.policy.Violation> problems() {
+        return problems;
+    }
+
+    /** Whether the context has a regular file named {@link #DOCKERFILE} at its root. */
+    public boolean hasDockerfile() {
+        return entries.stream().anyMatch(e -> e.path().equals(DOCKERFILE) && e.kind() == Kind.FILE);
     }
 
     public List<Entry> entries() {

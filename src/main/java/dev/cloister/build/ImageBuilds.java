@@ -84,7 +84,7 @@ public final class ImageBuilds {
         Path work = settings.workRoot().resolve(id);
         try {
             Files.createDirectories(work);
-            try (BuildContext context = BuildContext.read(contextTar, work.resolve("context"), settings.limits())) {
+            try (BuildContext context = BuildContext.readAll(contextTar, work.resolve("context"), settings.limits())) {
                 return build(id, context, request, actor, started, work);
             }
         } catch (BuildException e) {
@@ -103,7 +103,7 @@ public final class ImageBuilds {
 
     private BuildRecord build(String id, BuildContext context, BuildRequest request, String actor, Instant started,
                               Path work) throws BuildException, IOException {
-        List<Violation> violations = new ArrayList<>();
+        List<Violation> violations = new ArrayList<>(context.problems());
         Policy policy = request.policy() == null ? policies.defaultPolicy() : policies.find(request.policy()).orElse(null);
         if (policy == null) {
             violations.add(new Violation("policy", "unknown policy '" + request.policy() + "' (known: "
@@ -121,7 +121,7 @@ public final class ImageBuilds {
             violations.add(new Violation("tag", "must be letters, digits, '_', '.', '-' (at most 128)"));
         }
         List<String> bases = new ArrayList<>();
-        if (policy != null) {
+        if (policy != null && context.hasDockerfile()) {
             String dockerfile = new String(context.dockerfile(), StandardCharsets.UTF_8);
             try {
                 DockerfileCheck.Checked checked = DockerfileCheck.check(dockerfile, request.buildArgs(), policy);
@@ -140,9 +140,8 @@ public final class ImageBuilds {
         Map<String, String> labels = new LinkedHashMap<>();
         labels.put("dev.cloister.build.id", id);
         labels.put("dev.cloister.build.context-digest", context.digest().toString());
-        labels.put("dev.cloister.build.dockerfile-digest", context.dockerfileDigest().toString());
-        labels.put("dev.cloister.build.policy", policy.name());
-        labels.put("dev.cloister.build.policy-digest", policy.digest().toString());
+        // Few labels: the classic builder adds one step (one container) per label; the provenance holds the rest.
+        labels.put("dev.cloister.build.policy", policy.name() + "@" + policy.digest());
         Path tar = work.resolve("context.tar");
         try (OutputStream out = Files.newOutputStream(tar)) {
             context.writeTar(out);

@@ -29,7 +29,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * network fails the build.
  */
 @QuarkusTest
-class ImageBuildApiTest {
+public class ImageBuildApiTest {
 
     static final String REPOSITORY = "cloister/example-breast-cancer";
     static final Path EXAMPLE = Path.of("deploy/examples/breast-cancer");
@@ -41,8 +41,14 @@ class ImageBuildApiTest {
         return Files.readString(ref).strip();
     }
 
+    /** A build runs every step without cache; on a busy host it outlasts the usual 30 s request timeout. */
+    public static io.restassured.specification.RequestSpecification slow() {
+        return given().config(io.restassured.RestAssured.config().httpClient(
+                io.restassured.config.HttpClientConfig.httpClientConfig().setParam("http.socket.timeout", 600_000)));
+    }
+
     static ValidatableResponse build(byte[] tar, String query) {
-        return given().contentType("application/x-tar").body(tar).post("/api/v1/images?" + query).then();
+        return slow().contentType("application/x-tar").body(tar).post("/api/v1/images?" + query).then();
     }
 
     private static String activeKey() {
@@ -138,11 +144,17 @@ class ImageBuildApiTest {
         build(add, "repository=" + REPOSITORY).statusCode(422)
                 .body("violations[0].field", org.hamcrest.Matchers.equalTo("Dockerfile line 2"))
                 .body("violations[0].reason", containsString("ADD of a URL"));
+        build(add, "repository=" + REPOSITORY + "&buildArg=NOVALUE").statusCode(400)
+                .contentType("application/problem+json").body("detail", containsString("NAME=VALUE"));
         Path dir = context(tmp.resolve("b"), "FROM " + base() + "\nCOPY secret /secret\n");
         Files.createSymbolicLink(dir.resolve("secret"), Path.of("../../../../etc/shadow"));
         build(BuildContext.tarDirectory(dir), "repository=" + REPOSITORY).statusCode(422)
                 .body("violations[0].field", org.hamcrest.Matchers.equalTo("context"))
                 .body("violations[0].reason", containsString("secret: symbolic link to '../../../../etc/shadow' leaves the build context"));
+        // Context and Dockerfile problems are reported together.
+        Files.writeString(dir.resolve("Dockerfile"), "FROM " + base() + "\nADD http://example.com/x /x\nCOPY secret /secret\n");
+        build(BuildContext.tarDirectory(dir), "repository=" + REPOSITORY).statusCode(422)
+                .body("violations.field", org.hamcrest.Matchers.contains("context", "Dockerfile line 2"));
     }
 
     @Test

@@ -80,7 +80,8 @@ class ReproduceApiTest {
 
     static String builtImage(Path context, String tag) throws Exception {
         String base = Files.readString(Path.of("/var/lib/cloister/images/trainer-base.ref")).strip();
-        return given().contentType("application/x-tar").body(BuildContext.tarDirectory(context))
+        return dev.cloister.build.ImageBuildApiTest.slow().contentType("application/x-tar")
+                .body(BuildContext.tarDirectory(context))
                 .post("/api/v1/images?policy=restricted&repository=cloister/example-breast-cancer&tag=" + tag
                         + "&buildArg=BASE=" + base)
                 .then().statusCode(201).extract().path("image");
