@@ -13,7 +13,8 @@
 #   5. the OCI registry on 127.0.0.1:5000 (Debian's docker-registry, loopback only, no auth)
 #   6. the trainer base image, built from Debian packages (no Docker Hub here)
 #   7. the serving base image, built the same way and pushed to the registry; its manifest
-#      digest is recorded for the serving image builds (Jib pulls the base by digest)
+#      digest is recorded for the serving image builds (Jib pulls the base by digest); the
+#      trainer base is pushed too, as the base of training image builds (FROM by digest)
 #   8. the breast-cancer sample data set, exported from the trainer image
 #   9. a smoke test (the images under runc, the trainer under gVisor) and a summary
 #
@@ -324,7 +325,6 @@ image_id=$RECORDED_ID
 # is pushed there and the manifest digest recorded.
 SERVING_REPO=${SERVING_IMAGE%:*}  # cloister/serving-base
 SERVING_TAG=${SERVING_IMAGE##*:}  # bookworm
-SERVING_PUSHED="$REGISTRY/$SERVING_REPO"
 SERVING_REF_FILE="$DATA_DIR/images/serving-base.ref"
 # Docker image manifest v2 schema 2: what `docker push` writes and Jib reads.
 V2_MANIFEST=application/vnd.docker.distribution.manifest.v2+json
@@ -367,19 +367,39 @@ build_serving_image() {
   ROOTFS_WORK=""
 }
 
-# Prints REPO@sha256:... when the registry's tag holds a schema 2 manifest whose digest
-# matches its bytes and that this engine pushed from the local image; fails otherwise.
-serving_pushed_ref() {
-  local url="$REGISTRY_URL/v2/$SERVING_REPO/manifests/$SERVING_TAG" digest manifest
+# Prints REGISTRY/REPO@sha256:... when the registry's REPO:TAG holds a schema 2 manifest whose
+# digest matches its bytes and that this engine pushed from the local IMAGE; fails otherwise.
+pushed_ref() { # image repo tag
+  local url="$REGISTRY_URL/v2/$2/manifests/$3" digest manifest
   digest=$(curl -s -m 5 -I -H "Accept: $V2_MANIFEST" "$url" | tr -d '\r' \
     | awk -F': ' 'tolower($1) == "docker-content-digest" { print $2 }') || return 1
   [[ $digest == sha256:* ]] || return 1
   manifest=$(curl -sf -m 5 -H "Accept: $V2_MANIFEST" "$url") || return 1
   [[ $(jq -r '"\(.schemaVersion) \(.mediaType)"' <<<"$manifest") == "2 $V2_MANIFEST" ]] || return 1
   [[ sha256:$(curl -sf -m 5 -H "Accept: $V2_MANIFEST" "$url" | sha256sum | cut -d' ' -f1) == "$digest" ]] || return 1
-  "$DOCKER" image inspect -f '{{range .RepoDigests}}{{println .}}{{end}}' "$SERVING_IMAGE" \
-    | grep -qxF "$SERVING_PUSHED@$digest" || return 1
-  printf '%s@%s\n' "$SERVING_PUSHED" "$digest"
+  "$DOCKER" image inspect -f '{{range .RepoDigests}}{{println .}}{{end}}' "$1" \
+    | grep -qxF "$REGISTRY/$2@$digest" || return 1
+  printf '%s/%s@%s\n' "$REGISTRY" "$2" "$digest"
+}
+
+# Pushes IMAGE to the registry as REPO:TAG unless it is there already, and records
+# REGISTRY/REPO@sha256:... in REF_FILE; sets PUSHED_REF.
+push_and_record() { # image repo tag ref_file
+  if PUSHED_REF=$(pushed_ref "$1" "$2" "$3"); then
+    info "pushed"
+  else
+    info "pushing to $REGISTRY/$2:$3"
+    # 127.0.0.0/8 registries are plain HTTP for Docker 20.10 without any daemon.json entry.
+    "$DOCKER" tag "$1" "$REGISTRY/$2:$3"
+    "$DOCKER" push "$REGISTRY/$2:$3" >/dev/null || die "docker push to $REGISTRY failed"
+    PUSHED_REF=$(pushed_ref "$1" "$2" "$3") \
+      || die "after the push, $REGISTRY/$2:$3 is not a schema 2 manifest of $1"
+  fi
+  if [[ $(cat "$4" 2>/dev/null) != "$PUSHED_REF" ]]; then
+    printf '%s\n' "$PUSHED_REF" | write_atomically "$4" 0644
+    info "recorded in $4"
+  fi
+  info "$PUSHED_REF"
 }
 
 step "Serving base image $SERVING_IMAGE"
@@ -390,21 +410,18 @@ else
 fi
 record_image "$SERVING_IMAGE" serving-base
 serving_id=$RECORDED_ID
-if serving_ref=$(serving_pushed_ref); then
-  info "pushed"
-else
-  info "pushing to $SERVING_PUSHED:$SERVING_TAG"
-  # 127.0.0.0/8 registries are plain HTTP for Docker 20.10 without any daemon.json entry.
-  "$DOCKER" tag "$SERVING_IMAGE" "$SERVING_PUSHED:$SERVING_TAG"
-  "$DOCKER" push "$SERVING_PUSHED:$SERVING_TAG" >/dev/null || die "docker push to $REGISTRY failed"
-  serving_ref=$(serving_pushed_ref) \
-    || die "after the push, $SERVING_PUSHED:$SERVING_TAG is not a schema 2 manifest of $SERVING_IMAGE"
-fi
-if [[ $(cat "$SERVING_REF_FILE" 2>/dev/null) != "$serving_ref" ]]; then
-  printf '%s\n' "$serving_ref" | write_atomically "$SERVING_REF_FILE" 0644
-  info "recorded in $SERVING_REF_FILE"
-fi
-info "$serving_ref"
+push_and_record "$SERVING_IMAGE" "$SERVING_REPO" "$SERVING_TAG" "$SERVING_REF_FILE"
+serving_ref=$PUSHED_REF
+
+# The trainer base in the registry too: training image builds (POST /api/v1/images) name
+# their base by registry digest (FROM 127.0.0.1:5000/cloister/trainer-base@sha256:...),
+# since an imported image has only an image ID, which FROM cannot name.
+TRAINER_REPO=${TRAINER_IMAGE%:*}
+TRAINER_TAG=${TRAINER_IMAGE##*:}
+TRAINER_REF_FILE="$DATA_DIR/images/trainer-base.ref"
+step "Trainer base image in the registry"
+push_and_record "$TRAINER_IMAGE" "$TRAINER_REPO" "$TRAINER_TAG" "$TRAINER_REF_FILE"
+trainer_ref=$PUSHED_REF
 
 # ---------------------------------------------------------------------------------------
 DATASET_DIR="$DATA_DIR/datasets/breast-cancer"
@@ -453,6 +470,7 @@ cat <<EOF
     docker engine : $server_version (client $DOCKER)
     runtimes      : $(runtimes_json | jq -c 'with_entries(.value |= (.path + (if .runtimeArgs then " " + (.runtimeArgs | join(" ")) else "" end)))')
     trainer image : $TRAINER_IMAGE $image_id
+                    $trainer_ref ($TRAINER_REF_FILE)
     serving base  : $SERVING_IMAGE $serving_id
                     $serving_ref ($SERVING_REF_FILE)
     registry      : $REGISTRY_URL (storage $registry_root, log $REGISTRY_LOG)

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The main job: set up the host, build Cloister, start it, register the example dataset, submit the example
-# training job under the `restricted` policy, follow its logs, print the final state and metrics, then download the
-# sealed model and verify its signature and provenance offline with the CLI, as a deployer would; then verify the
-# signed serving image Cloister published, deploy it hardened and ask it for a prediction.
+# The main job: set up the host, build Cloister, start it, register the example dataset, build the example's
+# training image through Cloister (under policy, no network, signed provenance), submit the example training job
+# on that image under the `restricted` policy, follow its logs, print the final state and metrics, re-run the job
+# to prove it reproduces bit for bit, then download the sealed model and verify its signature, provenance and
+# reproducibility offline with the CLI, as a deployer would; then verify the signed serving image Cloister
+# published, deploy it hardened and ask it for a prediction.
 #
 # Usage: deploy/main-job.sh            (as root, from anywhere)
 #   CLOISTER_PORT      port for the service (default 8080)
@@ -17,18 +19,13 @@ api="http://127.0.0.1:$port/api/v1"
 docker=${DOCKER:-/usr/bin/docker}
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
-step "1/12 host setup (Docker engine, gVisor, trainer image, dataset)"
+step "1/14 host setup (Docker engine, gVisor, trainer image, dataset, registry)"
 "$here/host-setup.sh"
 
-step "2/12 build Cloister"
+step "2/14 build Cloister"
 (cd "$repo" && mvn -B -q package -DskipTests)
 
-step "3/12 build the example training image (no network)"
-image_id=$("$here/examples/breast-cancer/build.sh")
-image="cloister/example-breast-cancer@$image_id"
-echo "image: $image"
-
-step "4/12 start the service on 127.0.0.1:$port"
+step "3/14 start the service on 127.0.0.1:$port"
 log=$(mktemp /tmp/cloister-service.XXXXXX.log)
 (cd "$repo" && exec java -Dquarkus.http.port="$port" -Dcloister.data-dir="$data" \
     -jar target/quarkus-app/quarkus-run.jar >"$log" 2>&1) &
@@ -44,56 +41,73 @@ echo "service up (log: $log)"
 
 cli() { "$here/cloister" "$@"; }
 export CLOISTER_SERVER="http://127.0.0.1:$port"
+work=$(mktemp -d /tmp/cloister-verify.XXXXXX)
+cli keys export >"$work/host.pub.pem"
+echo "pinned key: $work/host.pub.pem ($(sha256sum "$work/host.pub.pem" | cut -c1-16)...)"
 
-step "5/12 register the breast-cancer dataset"
+step "4/14 register the breast-cancer dataset"
 cli dataset register breast-cancer
 
-step "6/12 submit the example job under policy 'restricted' and follow it"
+step "5/14 build the example training image through Cloister (policy 'restricted': pinned base, no network, no cache)"
+base=$(cat "$data/images/trainer-base.ref")
+echo "base (pushed by host setup, pinned by registry digest): $base"
+image=$(cli image build "$here/examples/breast-cancer" --policy restricted \
+    --repository cloister/example-breast-cancer --tag main-job --build-arg "BASE=$base" --key "$work/host.pub.pem")
+echo "image: $image"
+
+step "6/14 submit the example job under policy 'restricted' on that image and follow it"
 job=$(cli submit "$here/examples/breast-cancer/job.yaml" --image "$image")
 cli status "$job"
 echo "--- job log (cloister logs --follow $job) ---"
 cli logs --follow "$job"
 echo "--- end of log ---"
 
-step "7/12 result"
+step "7/14 result"
 final=$(curl -sS "$api/jobs/$job")
-jq '{id, state, policy, policyDigest, runtime, image, datasetDigest, modelDigest, keyId, servingImage, outputs, artifactDir, history: [.history[] | "\(.to) \(.at) \(.reason)"]}' <<<"$final"
+jq '{id, state, policy, policyDigest, runtime, image, seed, datasetDigest, modelDigest, keyId, servingImage, outputs, artifactDir, history: [.history[] | "\(.to) \(.at) \(.reason)"]}' <<<"$final"
 state=$(jq -r .state <<<"$final")
 [ "$state" = PUBLISHED ] || { echo "job ended $state"; exit 1; }
 artifacts=$(jq -r '.artifactDir' <<<"$final")
 echo "metrics ($artifacts/metrics.json):"
 jq -c . "$artifacts/metrics.json"
+echo "the job's provenance names how its image was made:"
+curl -sS "$api/jobs/$job/provenance" | jq -c '.predicate.buildDefinition.resolvedDependencies[] | select(.name == "image-provenance")'
 
-step "8/12 a reviewer's view: the policy report (CIS results of this job's container, seccomp summary)"
+step "8/14 a reviewer's view: the policy report (CIS results of this job's container, seccomp summary)"
 report=$(cli policy report restricted)
 sed -n '/^## Seccomp profile/,/^- Compared/p; /^## CIS/,/^| id /p' <<<"$report" | grep -v '^| id ' | grep -v '^$'
 echo "(full report: cloister policy report restricted; JSON with --json)"
 
-step "9/12 verify the sealed model offline, as a deployer would"
-work=$(mktemp -d /tmp/cloister-verify.XXXXXX)
-cli keys export >"$work/host.pub.pem"
-echo "pinned key: $work/host.pub.pem ($(sha256sum "$work/host.pub.pem" | cut -c1-16)...)"
+step "9/14 reproduce: re-run the sealed job with exactly what its provenance records, compare file by file"
+cli reproduce "$job" --quiet --key "$work/host.pub.pem"
+
+step "10/14 verify the sealed model offline, as a deployer would (signature, provenance, reproducibility)"
 curl -sS -f "$api/jobs/$job/artifacts" | tar -x -C "$work"
 echo "downloaded: $work/$job ($(ls "$work/$job" | tr '\n' ' '))"
 cli verify model "$work/$job" --key "$work/host.pub.pem" --policy restricted \
-    --dataset-digest "$(jq -r .datasetDigest <<<"$final")" --image-digest "${image#*@}"
+    --dataset-digest "$(jq -r .datasetDigest <<<"$final")" --image-digest "${image#*@}" --require-reproduced
 echo "artifacts: $artifacts"
 
 serving=$(jq -r .servingImage <<<"$final")
-step "10/12 verify the signed serving image against the pinned key and a release policy"
+step "11/14 verify the signed serving image against the pinned key and a release policy"
 printf 'allowedPolicies: [restricted]\nallowedDatasetDigests: [%s]\nmaxAge: 30d\n' \
     "$(jq -r .datasetDigest <<<"$final")" >"$work/release.yaml"
 cat "$work/release.yaml"
 cli verify image "$serving" --key "$work/host.pub.pem" --release-policy "$work/release.yaml"
 
-step "11/12 deploy: verify again, then run it hardened on 127.0.0.1:${SERVING_PORT:-8480}"
+step "12/14 deploy: verify again, then run it hardened on 127.0.0.1:${SERVING_PORT:-8480}"
 cli deploy "$serving" --key "$work/host.pub.pem" --release-policy "$work/release.yaml" --port "${SERVING_PORT:-8480}"
 
-step "12/12 a prediction from the production container"
+step "13/14 a prediction from the production container"
 row=$(sed -n 2p "$data/datasets/breast-cancer/breast_cancer.csv")
 echo "input: first row of the dataset (label ${row##*,})"
 curl -sS -H 'Content-Type: application/json' -d "{\"rows\": [[${row%,*}]]}" "http://127.0.0.1:${SERVING_PORT:-8480}/predict"
 echo
 curl -sS "http://127.0.0.1:${SERVING_PORT:-8480}/healthz"
 echo
+
+step "14/14 summary"
+echo "training image : $image (built by Cloister under 'restricted'; provenance: $api/images/${image#*@}/provenance)"
+echo "job            : $job $(jq -r .modelDigest <<<"$final")"
+echo "reproduced     : $(curl -sS "$api/jobs/$job/reproduction" | jq -r '.dsseEnvelope.payload' | base64 -d | jq -r '"\(.predicate.verdict) by re-run \(.predicate.rerun.jobId) (\(.predicate.files | map(select(.match)) | length)/\(.predicate.files | length) files identical)"')"
 echo "the serving container keeps running: docker rm -f cloister-serving stops it"

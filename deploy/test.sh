@@ -3,6 +3,8 @@
 # no Docker and integration tests against the real engine, against H2 and PostgreSQL.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# Host setup also pushes the trainer base to the registry and records its digest (images/trainer-base.ref): the
+# base of training image builds (ImageBuildApiTest, ReproduceApiTest).
 "$here/host-setup.sh"
 "$here/examples/breast-cancer/build.sh" >/dev/null
 "$here/probes/build.sh" >/dev/null

@@ -32,7 +32,8 @@ HYPERPARAMETERS = {
     "epochs": (int, 300, lambda v: 1 <= v <= 1_000_000, "1..1000000"),
     "learning_rate": (float, 0.1, lambda v: 0 < v <= 100, "in (0, 100]"),
     "l2": (float, 0.001, lambda v: 0 <= v <= 100, "in [0, 100]"),
-    "seed": (int, 42, lambda v: 0 <= v < 2**63, "a non-negative integer"),
+    # Default: the job spec's `seed`, which Cloister passes as CLOISTER_SEED; 42 outside Cloister.
+    "seed": (int, os.environ.get("CLOISTER_SEED", "42"), lambda v: 0 <= v < 2**63, "a non-negative integer"),
     "test_fraction": (float, 0.2, lambda v: 0 < v < 1, "in (0, 1)"),
     "log_every": (int, 50, lambda v: v >= 1, ">= 1"),
     "target": (str, "target", lambda v: v != "", "a column name"),

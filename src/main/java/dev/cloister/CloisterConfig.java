@@ -41,6 +41,26 @@ public interface CloisterConfig {
         int siteConcurrency();
     }
 
+    Builds builds();
+
+    interface Builds {
+        /** Largest build context (the files' bytes; the tar's headers get a margin on top). */
+        @WithDefault("67108864")
+        long maxContextBytes();
+
+        /** Most files and links in a build context. */
+        @WithDefault("10000")
+        int maxContextEntries();
+
+        /** How long one image build may take (also the engine connection's read timeout during a build). */
+        @WithDefault("10m")
+        Duration timeout();
+
+        /** How long pushing a built image to the registry may take. */
+        @WithDefault("5m")
+        Duration pushTimeout();
+    }
+
     interface Audit {
         /** A signed checkpoint after this many entries. */
         @WithDefault("100")

@@ -36,6 +36,10 @@ import dev.cloister.review.ProbeSuite;
 import dev.cloister.seal.JobSealer;
 import dev.cloister.sandbox.DockerSandbox;
 import dev.cloister.sandbox.DockerTimeouts;
+import dev.cloister.sandbox.DockerImageBuilds;
+import dev.cloister.build.BuildContext;
+import dev.cloister.build.ImageBuilds;
+import dev.cloister.reproduce.Reproductions;
 import com.github.dockerjava.api.DockerClient;
 import io.quarkus.runtime.ShutdownDelayInitiatedEvent;
 import io.quarkus.runtime.ShutdownEvent;
@@ -223,6 +227,30 @@ public class Wiring {
         return config.builderId().orElseGet(() -> "urn:cloister:host:" + hostname());
     }
 
+    /** Training image builds, over an engine connection of their own (see {@link DockerImageBuilds#open}). */
+    @Produces
+    @Singleton
+    DockerImageBuilds dockerImageBuilds(CloisterConfig config, DockerTimeouts timeouts) {
+        CloisterConfig.Builds b = config.builds();
+        return DockerImageBuilds.open(URI.create(config.docker().host()), timeouts,
+                new DockerImageBuilds.Timeouts(b.timeout(), b.pushTimeout()));
+    }
+
+    void close(@Disposes DockerImageBuilds builds) {
+        builds.close();
+    }
+
+    @Produces
+    @Singleton
+    ImageBuilds imageBuilds(CloisterConfig config, Policies policies, DockerImageBuilds engine, HostKeys keys,
+                            AuditLog audit, Clock clock) {
+        Path data = absolute(config.dataDir());
+        return new ImageBuilds(policies, engine, keys::signer, audit, new ImageBuilds.Settings(config.images().registry(),
+                data.resolve("work").resolve("builds"), data.resolve("images").resolve("builds"),
+                new BuildContext.Limits(config.builds().maxContextBytes(), config.builds().maxContextEntries()),
+                builderId(config)), clock);
+    }
+
     /** The jobs in the database (the datasource's schema is migrated by Flyway before this runs). */
     @Produces
     @Singleton
@@ -250,12 +278,16 @@ public class Wiring {
     @Singleton
     JobService jobs(CloisterConfig config, Policies policies, DatasetRegistry datasets, DockerSandbox sandbox,
                     HostKeys keys, SealCheck sealCheck, RegistryPublisher publisher, JobSpecReader reader,
-                    AuditLog audit, JobStore store, Clock clock) {
+                    AuditLog audit, JobStore store, ImageBuilds builds, Clock clock) {
+        // A job's image that Cloister built: its provenance names the image's own (signed) build provenance.
+        dev.cloister.job.ImageProvenances imageProvenances = image -> builds.find(image.digest())
+                .filter(r -> r.image().equals(image.toString()))
+                .map(r -> dev.cloister.digest.Digest.parse(r.provenanceDigest()));
         String builderId = builderId(config);
         return new JobService(policies, datasets, new Admission(absolute(config.dataDir()).resolve("work")), sandbox,
                 new JobSealer(keys::signer, config.sealHashThreads()), sealCheck, publisher, reader, audit, store,
                 new JobService.Settings(absolute(config.dataDir()).resolve("artifacts"), config.jobs().concurrency(),
-                        builderId), clock);
+                        builderId, imageProvenances), clock);
     }
 
     /** Federations: their sites run through the same admission and sandbox as jobs; sealed like jobs. */
@@ -290,8 +322,22 @@ public class Wiring {
         federations.close();
     }
 
-    /** Once the store, the sandbox and the keys are up: settle the jobs an earlier process left unfinished. */
-    void recoverJobs(@Observes StartupEvent start, JobService jobs) {
+    /** Re-runs of sealed jobs and their verdicts; hears every reproduction re-run that ends. */
+    @Produces
+    @Singleton
+    Reproductions reproductions(CloisterConfig config, JobService jobs, Policies policies, DatasetRegistry datasets,
+                                DockerSandbox sandbox, SealCheck sealCheck, HostKeys keys, AuditLog audit, Clock clock) {
+        Reproductions r = new Reproductions(jobs, policies, datasets, sandbox, sealCheck, keys::signer, audit,
+                builderId(config), clock);
+        jobs.onReproductionEnded(r);
+        return r;
+    }
+
+    /**
+     * Once the store, the sandbox and the keys are up: settle the jobs an earlier process left unfinished (with the
+     * reproduction verdicts wired first, so a re-run that ends now is judged).
+     */
+    void recoverJobs(@Observes StartupEvent start, JobService jobs, Reproductions reproductions) {
         jobs.recover();
     }
 

@@ -6,6 +6,8 @@ import dev.cloister.job.JobService;
 import dev.cloister.job.JobSpecReader;
 import dev.cloister.job.MalformedSpecException;
 import dev.cloister.policy.AdmissionException;
+import dev.cloister.reproduce.ReproductionRefusedException;
+import dev.cloister.reproduce.Reproductions;
 import dev.cloister.sandbox.SandboxException;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DefaultValue;
@@ -39,11 +41,13 @@ public class JobResource {
     private final JobService jobs;
     private final JobSpecReader reader;
     private final LogStream logs;
+    private final Reproductions reproductions;
 
-    public JobResource(JobService jobs, JobSpecReader reader, LogStream logs) {
+    public JobResource(JobService jobs, JobSpecReader reader, LogStream logs, Reproductions reproductions) {
         this.jobs = jobs;
         this.reader = reader;
         this.logs = logs;
+        this.reproductions = reproductions;
     }
 
     @POST
@@ -96,6 +100,27 @@ public class JobResource {
     @Path("{id}/provenance")
     public JsonNode provenance(@PathParam("id") String id) throws IOException {
         return SealedArtifacts.provenance(jobs.find(parse(id)).orElseThrow(() -> notFound(id)));
+    }
+
+    /**
+     * Re-runs a sealed job with exactly what its provenance records (a new job, marked as its reproduction); the
+     * verdict is attached to the original when the re-run ends. 409 with every changed input when it cannot be.
+     */
+    @POST
+    @Path("{id}/reproduce")
+    public Response reproduce(@PathParam("id") String id) throws ReproductionRefusedException, SandboxException {
+        Job rerun = reproductions.start(parse(id), "anonymous").orElseThrow(() -> notFound(id));
+        return Response.created(URI.create("/api/v1/jobs/" + rerun.id())).entity(JobView.of(rerun)).build();
+    }
+
+    /** The job's latest signed reproducibility attestation (a Sigstore bundle, DSSE over an in-toto statement). */
+    @GET
+    @Path("{id}/reproduction")
+    public Response reproduction(@PathParam("id") String id) {
+        Job job = jobs.find(parse(id)).orElseThrow(() -> notFound(id));
+        byte[] bundle = reproductions.attestation(job).orElseThrow(() ->
+                new NotFoundException("job " + id + " has not been re-run to a verdict"));
+        return Response.ok(bundle, MediaType.APPLICATION_JSON).build();
     }
 
     /** CIS Docker Benchmark section 5 results of the job's container (from docker inspect, before it started). */

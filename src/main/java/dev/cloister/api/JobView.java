@@ -38,6 +38,8 @@ public record JobView(
         String modelDigest,
         String keyId,
         String servingImage,
+        String reproductionOf,
+        Long seed,
         List<Job.Transition> history) {
 
     static JobView of(Job j) {
@@ -46,7 +48,7 @@ public record JobView(
                 str(j.imageId()), j.imagePinnedBy(), j.dataset(), str(j.datasetDigest()), j.spec().command(),
                 j.spec().env().keySet().stream().sorted().toList(), j.spec().hyperparameters(), j.submittedAt(),
                 j.startedAt(), j.finishedAt(), j.outputs(), j.artifactDir(), str(j.modelDigest()), j.keyId(),
-                j.servingImage(), j.history());
+                j.servingImage(), str(j.reproductionOf()), j.spec().seed(), j.history());
     }
 
     private static String str(Object o) {

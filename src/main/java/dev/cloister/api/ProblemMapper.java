@@ -4,6 +4,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import dev.cloister.audit.AuditLog;
+import dev.cloister.build.BuildException;
+import dev.cloister.reproduce.ReproductionRefusedException;
 import dev.cloister.dataset.DatasetException;
 import dev.cloister.job.MalformedSpecException;
 import dev.cloister.keys.KeyException;
@@ -71,6 +73,31 @@ public class ProblemMapper {
             case CONFLICT -> {
                 auditRefusal(request, resource, 409, "conflict", e.getMessage());
                 yield problem(409, "conflict", "Conflict", e.getMessage(), List.of());
+            }
+        };
+    }
+
+    @ServerExceptionMapper
+    public Response reproduction(ReproductionRefusedException e) {
+        return problem(409, "reproduction-refused", "Job cannot be reproduced", e.getMessage(),
+                e.violations().stream().map(v -> new Problem.FieldViolation(v.field(), v.reason())).toList());
+    }
+
+    @ServerExceptionMapper
+    public Response build(BuildException e) {
+        List<Problem.FieldViolation> v = e.violations().stream()
+                .map(x -> new Problem.FieldViolation(x.field(), x.reason())).toList();
+        return switch (e.kind()) {
+            case REFUSED -> problem(422, "build-refused", "Image build refused", e.violations().isEmpty()
+                    ? e.getMessage() : e.violations().size() + " violation(s); see violations", v);
+            case TOO_LARGE -> problem(413, "body-too-large", "Request body too large", e.getMessage(), v);
+            case FAILED -> problem(422, "build-failed", "Image build failed", e.getMessage()
+                    + (e.log().isEmpty() ? "" : "\n--- build output (last lines) ---\n" + e.log()), v);
+            case BUSY -> problem(409, "conflict", "Conflict", e.getMessage(), v);
+            case ENGINE -> {
+                LOG.warnf("image build: %s", e.getMessage());
+                yield problem(503, "engine-unavailable", "The container engine or registry is unavailable",
+                        e.getMessage(), v);
             }
         };
     }

@@ -57,8 +57,24 @@ final class ApiClient {
     }
 
     JsonNode post(String path, String contentType, byte[] body) {
-        return send(HttpRequest.newBuilder(base.resolve(path)).timeout(REQUEST)
+        return post(path, contentType, body, REQUEST);
+    }
+
+    /** A POST whose answer may take longer than an ordinary request (an image build). */
+    JsonNode post(String path, String contentType, byte[] body, Duration timeout) {
+        return send(HttpRequest.newBuilder(base.resolve(path)).timeout(timeout)
                 .header("Content-Type", contentType).POST(HttpRequest.BodyPublishers.ofByteArray(body)).build());
+    }
+
+    /** The raw bytes of a resource (e.g. a signed bundle, verified byte for byte). */
+    byte[] getBytes(String path) {
+        return exchange(HttpRequest.newBuilder(base.resolve(path)).timeout(REQUEST).GET().build(),
+                HttpResponse.BodyHandlers.ofByteArray(), r -> {
+                    if (r.statusCode() >= 400) {
+                        throw problem(r.statusCode(), r.body());
+                    }
+                    return r.body();
+                });
     }
 
     /** Streams a text resource (e.g. followed logs) to {@code out} as it arrives; no overall timeout. */

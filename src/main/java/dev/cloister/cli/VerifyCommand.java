@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import dev.cloister.digest.Digest;
+import dev.cloister.seal.JobSealer;
 import dev.cloister.verify.ModelVerifier;
+import dev.cloister.verify.ReproductionVerifier;
 import dev.cloister.verify.ReleaseClaims;
 import dev.cloister.verify.SealReport;
 import dev.cloister.verify.SealVerifier;
@@ -59,6 +61,14 @@ final class VerifyCommand {
         @Option(names = "--ignore", paramLabel = "PATH", description = "leave PATH (relative to DIR) out of the hash")
         List<String> ignore = List.of();
 
+        @Option(names = "--require-reproduced", description = "require a signed reproducibility attestation"
+                + " (given, or reproduction.sigstore.json in DIR) saying a re-run reproduced every file of this model")
+        boolean requireReproduced;
+
+        @Option(names = "--reproduction", paramLabel = "FILE",
+                description = "the reproducibility attestation (default: DIR/reproduction.sigstore.json)")
+        Path reproduction;
+
         @Option(names = "--json", description = "print a machine-readable report")
         boolean json;
 
@@ -83,12 +93,34 @@ final class VerifyCommand {
             PrintStream out = System.out;
             try {
                 SealReport report = new SealVerifier(new ModelVerifier()).verify(dir, pem, prov, claims, ignore);
+                ReproductionVerifier.VerifiedReproduction reproduced = null;
+                if (requireReproduced) {
+                    reproduced = reproduced(pem, report);
+                }
                 print(out, true, report, List.of());
+                if (reproduced != null && !json) {
+                    out.printf("  reproduced by re-run %s of %s: %d/%d file(s) identical (compared %s)%n",
+                            reproduced.rerunJob(), reproduced.originalJob(), reproduced.files(),
+                            report.model().fileCount(), reproduced.comparedOn());
+                }
                 return 0;
             } catch (VerificationException e) {
                 print(out, false, null, e.reasons());
                 return 1;
             }
+        }
+
+        private ReproductionVerifier.VerifiedReproduction reproduced(String pem, SealReport report)
+                throws VerificationException {
+            Path file = reproduction != null ? reproduction : dir.resolve(JobSealer.REPRODUCTION_FILE);
+            byte[] bundle;
+            try {
+                bundle = Files.readAllBytes(file);
+            } catch (IOException e) {
+                throw new VerificationException("--require-reproduced: no reproducibility attestation at " + file
+                        + " (re-run the job with cloister reproduce)");
+            }
+            return new ReproductionVerifier(new ModelVerifier()).verify(bundle, pem, report.model());
         }
 
         private Optional<Digest> digest(String option, String text) {

@@ -128,6 +128,11 @@ public final class DatasetRegistry {
         }
     }
 
+    /** The content digest of a dataset directory as it is now, taken as registration takes it. */
+    public static dev.cloister.digest.Digest contentDigest(Path dir) throws IOException {
+        return DatasetDigest.of(dir).digest();
+    }
+
     public Optional<Dataset> find(String name) {
         return Optional.ofNullable(byName.get(name));
     }

@@ -157,6 +157,7 @@ final class DatabaseJobRows implements JobRows {
         row.modelDigest = text(job.modelDigest());
         row.keyId = job.keyId();
         row.servingImage = job.servingImage();
+        row.reproductionOf = job.reproductionOf() == null ? null : job.reproductionOf().value();
     }
 
     private Job toJob(JobRow row, List<TransitionRow> history) {
@@ -175,7 +176,7 @@ final class DatabaseJobRows implements JobRows {
                 JobState.valueOf(row.state), row.submittedAt, row.startedAt, row.finishedAt, row.exitCode, row.reason,
                 JobJson.strings(row.outputs), row.artifactDir, row.submittedSpec,
                 row.modelDigest == null ? null : Digest.parse(row.modelDigest), row.keyId, row.servingImage,
-                transitions);
+                transitions, row.reproductionOf == null ? null : new JobId(row.reproductionOf));
     }
 
     private static String text(Digest d) {

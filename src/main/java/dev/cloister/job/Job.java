@@ -16,6 +16,7 @@ import java.util.List;
  * @param modelDigest   the OMS root digest of the sealed outputs, once sealed
  * @param keyId         the id of the host key that sealed them
  * @param servingImage  the serving image, {@code registry/repository:tag@sha256:...}, once packaged
+ * @param reproductionOf the sealed job this one re-runs to check that it reproduces, or null for an ordinary job
  */
 public record Job(
         JobId id,
@@ -41,7 +42,8 @@ public record Job(
         Digest modelDigest,
         String keyId,
         String servingImage,
-        List<Transition> history) {
+        List<Transition> history,
+        JobId reproductionOf) {
 
     public Job {
         outputs = List.copyOf(outputs);
@@ -65,25 +67,25 @@ public record Job(
         return new Job(id, spec, policy, policyDigest, seccompDigest, runtime, image, imageId, imagePinnedBy, dataset,
                 datasetDigest, next, submittedAt, next == JobState.RUNNING ? at : startedAt,
                 finishedAt == null && (next.isFinal() || next == JobState.SUCCEEDED) ? at : finishedAt, exitCode,
-                why == null ? reason : why, outputs, artifactDir, submittedSpec, modelDigest, keyId, servingImage, h);
+                why == null ? reason : why, outputs, artifactDir, submittedSpec, modelDigest, keyId, servingImage, h, reproductionOf);
     }
 
     public Job withResult(Integer exitCode, Instant startedAt, Instant finishedAt, List<String> outputs,
                           String artifactDir) {
         return new Job(id, spec, policy, policyDigest, seccompDigest, runtime, image, imageId, imagePinnedBy, dataset,
                 datasetDigest, state, submittedAt, startedAt == null ? this.startedAt : startedAt, finishedAt, exitCode,
-                reason, outputs, artifactDir, submittedSpec, modelDigest, keyId, servingImage, history);
+                reason, outputs, artifactDir, submittedSpec, modelDigest, keyId, servingImage, history, reproductionOf);
     }
 
     public Job withSeal(String artifactDir, Digest modelDigest, String keyId) {
         return new Job(id, spec, policy, policyDigest, seccompDigest, runtime, image, imageId, imagePinnedBy, dataset,
                 datasetDigest, state, submittedAt, startedAt, finishedAt, exitCode, reason, outputs, artifactDir,
-                submittedSpec, modelDigest, keyId, servingImage, history);
+                submittedSpec, modelDigest, keyId, servingImage, history, reproductionOf);
     }
 
     public Job withServingImage(String reference) {
         return new Job(id, spec, policy, policyDigest, seccompDigest, runtime, image, imageId, imagePinnedBy, dataset,
                 datasetDigest, state, submittedAt, startedAt, finishedAt, exitCode, reason, outputs, artifactDir,
-                submittedSpec, modelDigest, keyId, reference, history);
+                submittedSpec, modelDigest, keyId, reference, history, reproductionOf);
     }
 }

@@ -63,4 +63,7 @@ class JobRow extends PanacheEntityBase {
     public String plan;
     @Column(length = LONG_TEXT)
     public String cis;
+    /** The sealed job this one re-runs (POST /api/v1/jobs/{id}/reproduce), or null. */
+    @Column(name = "reproduction_of", length = 64)
+    public String reproductionOf;
 }

@@ -43,8 +43,16 @@ public final class JobService implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger(JobService.class);
 
-    /** What the service needs from its host, fixed at start-up. */
-    public record Settings(Path artifactRoot, int concurrency, String builderId) {
+    /**
+     * What the service needs from its host, fixed at start-up.
+     *
+     * @param imageProvenances finds the signed provenance of a training image Cloister built, for the job's own
+     */
+    public record Settings(Path artifactRoot, int concurrency, String builderId, ImageProvenances imageProvenances) {
+
+        public Settings(Path artifactRoot, int concurrency, String builderId) {
+            this(artifactRoot, concurrency, builderId, ImageProvenances.NONE);
+        }
     }
 
     private final Policies policies;
@@ -64,6 +72,7 @@ public final class JobService implements AutoCloseable {
     private final ExecutorService workers;
     private volatile boolean accepting = true;
     private volatile boolean detached;
+    private volatile ReproductionListener reproductions = (rerun, sealedDir) -> { };
 
     public JobService(Policies policies, DatasetRegistry datasets, Admission admission, SandboxRuntime runtime,
                       JobSealer sealer, SealCheck sealCheck, ModelPublisher publisher, JobSpecReader reader,
@@ -93,6 +102,25 @@ public final class JobService implements AutoCloseable {
      * {@link AdmissionException} with every violation for refused specs; both are audited.
      */
     public Job submit(byte[] body, JobSpecReader.Format format, String actor)
+            throws MalformedSpecException, AdmissionException, SandboxException {
+        return submit(body, format, actor, null);
+    }
+
+    /**
+     * Submits the spec of a sealed job again, as a re-run of it (a reproduction): the same path as any job, marked
+     * with the original's id. The caller has checked that the inputs the original recorded are still what they were.
+     */
+    public Job resubmit(byte[] specJson, JobId original, String actor)
+            throws MalformedSpecException, AdmissionException, SandboxException {
+        return submit(specJson, JobSpecReader.Format.JSON, actor, original);
+    }
+
+    /** Who hears when a reproduction re-run ends; set once at start-up. */
+    public void onReproductionEnded(ReproductionListener listener) {
+        this.reproductions = listener;
+    }
+
+    private Job submit(byte[] body, JobSpecReader.Format format, String actor, JobId reproductionOf)
             throws MalformedSpecException, AdmissionException, SandboxException {
         if (!accepting) {
             throw new SandboxException(SandboxException.Kind.ENGINE, "the service is shutting down and admits no jobs");
@@ -158,11 +186,16 @@ public final class JobService implements AutoCloseable {
                 dataset == null ? null : dataset.name(), dataset == null ? null : dataset.digest(),
                 JobState.QUEUED, clock.instant(), null, null, null, "admitted under policy '" + policy.name() + "'",
                 List.of(), null, parsed.document().toString(), null, null, null,
-                List.of(new Job.Transition(null, JobState.QUEUED, clock.instant(), "admitted")));
+                List.of(new Job.Transition(null, JobState.QUEUED, clock.instant(), reproductionOf == null ? "admitted"
+                        : "admitted as a re-run of " + reproductionOf)), reproductionOf);
         store.add(job, plan);
-        audit.record(actor, "job.admit", id.value(), "admitted", Map.of(
+        Map<String, Object> admitted = new LinkedHashMap<>(Map.of(
                 "name", spec.name(), "team", spec.team(), "policy", policy.name(),
                 "policyDigest", policy.digest().toString(), "image", plan.image().toString()));
+        if (reproductionOf != null) {
+            admitted.put("reproductionOf", reproductionOf.value());
+        }
+        audit.record(actor, "job.admit", id.value(), "admitted", admitted);
         workers.submit(() -> execute(id));
         return job;
     }
@@ -264,6 +297,8 @@ public final class JobService implements AutoCloseable {
         transition(id, end, why);
         if (end == JobState.SUCCEEDED) {
             seal(id, plan, artifactDir);
+        } else {
+            rerunEnded(id, null);
         }
     }
 
@@ -281,11 +316,28 @@ public final class JobService implements AutoCloseable {
                     "files", seal.manifest().resources().size()));
             transition(id, JobState.SEALED, "sealed: " + seal.manifest().resources().size()
                     + " file(s), model " + seal.manifest().rootDigest() + ", key " + seal.keyId().hex().substring(0, 12));
+            rerunEnded(id, artifactDir);
             publish(id, artifactDir);
         } catch (SealException | VerificationException | java.io.IOException | RuntimeException e) {
             LOG.warnf("sealing job %s failed: %s", id, e.getMessage());
             audit.record("cloister", "job.seal", id.value(), "failed", Map.of("reason", String.valueOf(e.getMessage())));
             transition(id, JobState.FAILED, "sealing failed: " + e.getMessage());
+            rerunEnded(id, null);
+        }
+    }
+
+    // A reproduction re-run has sealed (sealedDir) or ended without a seal (null): its verdict is written now.
+    private void rerunEnded(JobId id, Path sealedDir) {
+        Job job = store.find(id).orElse(null);
+        if (job == null || job.reproductionOf() == null) {
+            return;
+        }
+        try {
+            reproductions.rerunEnded(job, sealedDir);
+        } catch (RuntimeException e) {
+            LOG.errorf(e, "reproduction verdict for re-run %s failed", id);
+            audit.record("cloister", "job.reproduce", job.reproductionOf().value(), "failed",
+                    Map.of("rerun", id.value(), "reason", String.valueOf(e.getMessage())));
         }
     }
 
@@ -323,7 +375,7 @@ public final class JobService implements AutoCloseable {
                 limits, plan.image().repository(), plan.image().digest(), job.imagePinnedBy(), job.dataset(),
                 job.datasetDigest(), plan.labels().get(Admission.LABEL_DATASET_SIGNER),
                 plan.labels().get(Admission.LABEL_DATASET_SIGNER_ISSUER), job.submittedAt(), job.startedAt(),
-                job.finishedAt());
+                job.finishedAt(), settings.imageProvenances().of(plan.image()).orElse(null));
     }
 
     private static String failureReason(RunResult r) {

@@ -44,8 +44,11 @@ public final class JobSpecReader {
     private static final int MAX_ENV = 128;
     private static final int MAX_HYPERPARAMETERS = 256;
     private static final Set<String> RESERVED_ENV_PREFIXES = Set.of("SM_", "LD_", "CLOISTER_", "DOCKER_");
+    // The determinism aids (PYTHONHASHSEED, SOURCE_DATE_EPOCH, thread counts) are pinned by admission: a spec
+    // cannot unpin them, so a re-run sees exactly what the original saw.
     private static final Set<String> RESERVED_ENV = Set.of("HOME", "PATH", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP",
-            "PYTHONDONTWRITEBYTECODE");
+            "PYTHONDONTWRITEBYTECODE", "PYTHONHASHSEED", "SOURCE_DATE_EPOCH", "OMP_NUM_THREADS",
+            "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS");
 
     // Fields that ask for host access or weaker isolation: refused by name with the reason, never ignored.
     private static final Map<String, String> HOST_ACCESS = Map.ofEntries(
@@ -168,10 +171,15 @@ public final class JobSpecReader {
         Long pids = res.integer("pids").orElse(null);
         res.rejectUnknown(HOST_ACCESS);
         var maxRuntime = f.parsed("maxRuntime", DurationText::parse).orElse(null);
+        Long seed = f.integer("seed").orElse(null);
+        if (seed != null && (seed < 0 || seed > JobSpec.MAX_SEED)) {
+            f.violation("seed", "must be an integer between 0 and " + JobSpec.MAX_SEED);
+            seed = null;
+        }
         f.rejectUnknown(HOST_ACCESS);
 
         JobSpec spec = new JobSpec(name, team, policy, image, command, env, hyperparameters, dataset,
-                new JobSpec.Resources(memory, cpus, pids), maxRuntime);
+                new JobSpec.Resources(memory, cpus, pids), maxRuntime, seed);
         return new Parsed(spec, root, violations);
     }
 

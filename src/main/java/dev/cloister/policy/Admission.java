@@ -137,10 +137,7 @@ public final class Admission {
         env.putAll(sageMakerEnv(hyperparameters, dataset != null, wholeCpus));
         env.put("HOME", "/tmp");
         env.put("PYTHONDONTWRITEBYTECODE", "1");
-        // Thread pools sized to the cpu cap, so numeric libraries neither oversubscribe nor vary with the host.
-        for (String threads : List.of("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")) {
-            env.putIfAbsent(threads, Integer.toString(wholeCpus));
-        }
+        env.putAll(determinismEnv(spec.seed(), wholeCpus));
 
         Map<String, String> labels = new TreeMap<>();
         labels.put(LABEL_PREFIX + "managed", "true");
@@ -208,6 +205,28 @@ public final class Admission {
             return null;
         }
     }
+
+    /**
+     * What commonly breaks reproducibility, pinned (README "Reproducibility"): Python's string hashing (set and dict
+     * iteration order), the size of numeric thread pools (the order of floating-point reductions) from the cpu cap
+     * rather than the host, and a fixed {@code SOURCE_DATE_EPOCH} that build tools stamp instead of the clock. The
+     * spec's seed reaches the job as {@code CLOISTER_SEED}. The spec cannot set any of these (reserved names).
+     */
+    static Map<String, String> determinismEnv(Long seed, int wholeCpus) {
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("PYTHONHASHSEED", seed == null ? "0" : Long.toString(seed));
+        for (String threads : List.of("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")) {
+            env.put(threads, Integer.toString(wholeCpus));
+        }
+        env.put("SOURCE_DATE_EPOCH", Long.toString(SOURCE_DATE_EPOCH));
+        if (seed != null) {
+            env.put("CLOISTER_SEED", Long.toString(seed));
+        }
+        return env;
+    }
+
+    /** 1980-01-01T00:00:00Z: the earliest time a zip entry can hold, so zip writers that honour it stay valid. */
+    public static final long SOURCE_DATE_EPOCH = 315_532_800L;
 
     // SageMaker's training-container contract, so that existing training scripts run unchanged.
     private static Map<String, String> sageMakerEnv(String hyperparameters, boolean hasData, int cpus) {

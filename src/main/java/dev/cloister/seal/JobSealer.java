@@ -17,6 +17,11 @@ import java.util.function.Supplier;
 public final class JobSealer {
 
     public static final String PROVENANCE_FILE = "provenance.sigstore.json";
+    /**
+     * The signed reproducibility attestation of a sealed job ({@link ReproductionStatement}), written beside the
+     * seal after a re-run; like the seal files it is not a model file.
+     */
+    public static final String REPRODUCTION_FILE = "reproduction.sigstore.json";
 
     /** What sealing produced. */
     public record Seal(ModelManifest manifest, KeyId keyId, Path signatureFile, Path provenanceFile) {

@@ -7,9 +7,9 @@ import java.util.Comparator;
  * before {@code sub-b.txt} ('/' ends a component; it is not compared as a character) and characters outside the
  * BMP sort after U+FFFF (not by UTF-16 unit as {@link String#compareTo} would).
  */
-final class PathOrder implements Comparator<String> {
+public final class PathOrder implements Comparator<String> {
 
-    static final PathOrder INSTANCE = new PathOrder();
+    public static final PathOrder INSTANCE = new PathOrder();
 
     private PathOrder() {
     }

@@ -20,6 +20,8 @@ public final class Provenance {
     public static final String IMAGE_URI_PREFIX = "docker-image://";
     public static final String DATASET_URI_PREFIX = "cloister-dataset:";
     public static final String POLICY_URI_PREFIX = "cloister-policy:";
+    /** The signed provenance of a training image Cloister built: how the job's image was made. */
+    public static final String IMAGE_PROVENANCE_URI_PREFIX = "cloister-image-provenance:";
     /** Annotations of the dataset dependency when its policy required a signature: the verified signer. */
     public static final String DATASET_SIGNER_ANNOTATION = "signerIdentity";
     public static final String DATASET_SIGNER_ISSUER_ANNOTATION = "signerIssuer";
@@ -64,6 +66,11 @@ public final class Provenance {
         ArrayNode deps = build.putArray("resolvedDependencies");
         ObjectNode image = dependency(deps, IMAGE_URI_PREFIX + facts.imageRepository(), facts.imageDigest());
         image.putObject("annotations").put("pinnedBy", facts.imagePinnedBy());
+        if (facts.imageProvenanceDigest() != null) {
+            // GET /api/v1/images/<image digest>/provenance serves the bundle whose SHA-256 this is.
+            dependency(deps, IMAGE_PROVENANCE_URI_PREFIX + facts.imageRepository() + "@" + facts.imageDigest(),
+                    facts.imageProvenanceDigest()).put("name", "image-provenance");
+        }
         if (facts.dataset() != null) {
             ObjectNode dataset = dependency(deps, DATASET_URI_PREFIX + facts.dataset(), facts.datasetDigest());
             if (facts.datasetSigner() != null) {

@@ -15,6 +15,8 @@ import java.util.Map;
  * @param datasetSigner the dataset's signer identity (certificate SAN) as admission verified it under the job's
  *                      policy, or null when the policy required no dataset signature
  * @param datasetSignerIssuer the OIDC issuer of that signer's certificate, or null likewise
+ * @param imageProvenanceDigest SHA-256 of the signed provenance of the training image when Cloister built it
+ *                              (POST /api/v1/images), or null
  */
 public record ProvenanceFacts(
         String jobId,
@@ -36,9 +38,21 @@ public record ProvenanceFacts(
         String datasetSignerIssuer,
         Instant submittedOn,
         Instant startedOn,
-        Instant finishedOn) {
+        Instant finishedOn,
+        Digest imageProvenanceDigest) {
 
     public ProvenanceFacts {
         limits = Map.copyOf(limits);
+    }
+
+    /** Facts of a job whose image Cloister did not build. */
+    public ProvenanceFacts(String jobId, String builderId, String submittedSpec, String policyName, Digest policyDigest,
+                           String seccompProfile, Digest seccompDigest, String runtime, String user,
+                           Map<String, Object> limits, String imageRepository, Digest imageDigest, String imagePinnedBy,
+                           String dataset, Digest datasetDigest, String datasetSigner, String datasetSignerIssuer,
+                           Instant submittedOn, Instant startedOn, Instant finishedOn) {
+        this(jobId, builderId, submittedSpec, policyName, policyDigest, seccompProfile, seccompDigest, runtime, user,
+                limits, imageRepository, imageDigest, imagePinnedBy, dataset, datasetDigest, datasetSigner,
+                datasetSignerIssuer, submittedOn, startedOn, finishedOn, null);
     }
 }

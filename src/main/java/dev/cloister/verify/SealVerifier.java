@@ -38,6 +38,11 @@ public final class SealVerifier {
     public SealReport verify(Path dir, String publicKeyPem, Optional<Path> provenance, ReleaseClaims claims,
                              List<String> ignorePaths) throws VerificationException {
         List<String> ignore = new ArrayList<>(ignorePaths);
+        // The reproducibility attestation is attached after sealing, beside the seal; it is checked on request
+        // (ReproductionVerifier), never hashed as a model file.
+        if (Files.isRegularFile(dir.resolve(JobSealer.REPRODUCTION_FILE), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            ignore.add(JobSealer.REPRODUCTION_FILE);
+        }
         provenance.map(p -> p.toAbsolutePath().normalize())
                 .filter(p -> p.getParent() != null && p.getParent().equals(dir.toAbsolutePath().normalize()))
                 .ifPresent(p -> ignore.add(p.getFileName().toString()));

@@ -196,7 +196,7 @@ abstract class JobPersistenceContract {
         Job job = new Job(id, parsed.spec(), policy.name(), policy.digest(), policy.seccomp().digest(),
                 policy.runtime().engineName(), plan.image().toString(), plan.image().digest(), "IMAGE_ID", null, null,
                 JobState.QUEUED, now, null, null, null, "admitted", List.of(), null, parsed.document().toString(),
-                null, null, null, List.of(new Job.Transition(null, JobState.QUEUED, now, "admitted")));
+                null, null, null, List.of(new Job.Transition(null, JobState.QUEUED, now, "admitted")), null);
         return new Admitted(job, plan);
     }
 }

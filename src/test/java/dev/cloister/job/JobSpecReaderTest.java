@@ -98,6 +98,26 @@ class JobSpecReaderTest {
     }
 
     @Test
+    void determinismAidsCannotBeUnpinnedByTheSpec() throws Exception {
+        JobSpecReader.Parsed p = json("{\"name\":\"x\",\"team\":\"t\",\"image\":\"i\",\"command\":[\"a\"],"
+                + "\"env\":{\"PYTHONHASHSEED\":\"random\",\"SOURCE_DATE_EPOCH\":\"1\",\"OMP_NUM_THREADS\":\"64\","
+                + "\"CLOISTER_SEED\":\"7\"}}");
+        assertEquals(List.of("env.PYTHONHASHSEED", "env.SOURCE_DATE_EPOCH", "env.OMP_NUM_THREADS", "env.CLOISTER_SEED"),
+                fields(p));
+    }
+
+    @Test
+    void seedIsAnUnsigned32BitInteger() throws Exception {
+        String base = "{\"name\":\"x\",\"team\":\"t\",\"image\":\"i\",\"command\":[\"a\"],\"seed\":";
+        assertEquals(42L, json(base + "42}").spec().seed());
+        assertEquals(JobSpec.MAX_SEED, json(base + JobSpec.MAX_SEED + "}").spec().seed());
+        assertEquals(List.of("seed"), fields(json(base + "-1}")));
+        assertEquals(List.of("seed"), fields(json(base + (JobSpec.MAX_SEED + 1) + "}")));
+        assertEquals(List.of("seed"), fields(json(base + "\"forty-two\"}")));
+        assertEquals(null, json(base.replace(",\"seed\":", "") + "}").spec().seed());
+    }
+
+    @Test
     void wrongTypesNameTheirField() throws Exception {
         JobSpecReader.Parsed p = json("{\"name\":\"x\",\"team\":\"t\",\"image\":\"i\",\"command\":\"python3 x\","
                 + "\"hyperparameters\":{\"nested\":{\"a\":1}},\"resources\":{\"cpus\":\"two\"}}");

@@ -73,6 +73,23 @@ class AdmissionTest {
     }
 
     @Test
+    void determinismAidsArePinnedAndTheSeedIsPassedOn() throws Exception {
+        JobSpec seeded = new JobSpec("bc", "oncology", null, "cloister/trainer-base@" + DIGEST, List.of("python3"),
+                Map.of(), Map.of(), "breast-cancer", new JobSpec.Resources(null, 0.5, null), null, 42L);
+        Map<String, String> env = admission.admit(ID, seeded, restricted, breastCancer).env();
+        assertEquals("42", env.get("CLOISTER_SEED"));
+        assertEquals("42", env.get("PYTHONHASHSEED"));
+        assertEquals("315532800", env.get("SOURCE_DATE_EPOCH"));
+        for (String threads : List.of("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")) {
+            assertEquals("1", env.get(threads), threads + " from the cpu cap, rounded up");
+        }
+        Map<String, String> unseeded = admission.admit(ID, spec("cloister/trainer-base@" + DIGEST), restricted,
+                breastCancer).env();
+        assertEquals("0", unseeded.get("PYTHONHASHSEED"), "hash randomisation off even without a seed");
+        assertTrue(!unseeded.containsKey("CLOISTER_SEED"));
+    }
+
+    @Test
     void unpinnedImageIsRefused() {
         List<Violation> v = refused(spec("cloister/trainer-base:latest"), restricted, breastCancer);
         assertEquals("image", v.get(0).field());
