@@ -89,10 +89,12 @@ public final class JobService implements AutoCloseable {
     }
 
     /**
-     * Parses, admits and queues a job. Throws {@link MalformedSpecException} for unreadable bodies and
-     * {@link AdmissionException} with every violation for refused specs; both are audited.
+     * Parses, admits and queues a job for {@code team}, the submitter's own team: a spec for another team is refused,
+     * and the job may mount only a dataset that team owns (another team's dataset is reported exactly like an unknown
+     * one). Throws {@link MalformedSpecException} for unreadable bodies and {@link AdmissionException} with every
+     * violation for refused specs; both are audited.
      */
-    public Job submit(byte[] body, JobSpecReader.Format format, String actor)
+    public Job submit(byte[] body, JobSpecReader.Format format, String actor, String team)
             throws MalformedSpecException, AdmissionException, SandboxException {
         if (!accepting) {
             throw new SandboxException(SandboxException.Kind.ENGINE, "the service is shutting down and admits no jobs");
@@ -106,6 +108,10 @@ public final class JobService implements AutoCloseable {
         }
         JobSpec spec = parsed.spec();
         List<Violation> violations = new ArrayList<>(parsed.violations());
+        if (spec.team() != null && !spec.team().equals(team)) {
+            violations.add(new Violation("team", "jobs are submitted for the submitter's own team ('" + team
+                    + "'), not '" + spec.team() + "'"));
+        }
 
         Policy policy = null;
         String policyName = spec.policy() == null ? policies.defaultPolicy().name() : spec.policy();
@@ -118,9 +124,10 @@ public final class JobService implements AutoCloseable {
         }
         Dataset dataset = null;
         if (spec.dataset() != null) {
-            dataset = datasets.find(spec.dataset()).orElse(null);
+            dataset = datasets.find(spec.dataset(), team).orElse(null);
             if (dataset == null) {
-                violations.add(new Violation("dataset", "no registered dataset '" + spec.dataset() + "'"));
+                violations.add(new Violation("dataset", "no registered dataset '" + spec.dataset() + "' of team '"
+                        + team + "'"));
             }
         }
         JobId id = JobId.random(random);
