@@ -37,7 +37,7 @@ abstract class JobPersistenceContract {
 
     @Test
     void aJobWithItsWholeHistoryPlanAndCisResultsIsReadBackEqual() throws Exception {
-        Admitted a = admit("{\"name\":\"persist\",\"team\":\"t\",\"image\":\"" + IMAGE + "\","
+        Admitted a = admit("{\"name\":\"persist\",\"team\":\"test\",\"image\":\"" + IMAGE + "\","
                 + "\"command\":[\"python3\",\"-c\",\"print('ü')\"],\"env\":{\"MODE\":\"fast\"},"
                 + "\"hyperparameters\":{\"epochs\":300,\"lr\":0.1,\"name\":\"x\",\"flag\":true},"
                 + "\"resources\":{\"memory\":\"1g\",\"cpus\":0.5,\"pids\":64},\"maxRuntime\":\"5m\"}");
@@ -71,7 +71,7 @@ abstract class JobPersistenceContract {
 
     @Test
     void aRefusedChangeLeavesTheStoredJobAsItWas() throws Exception {
-        Admitted a = admit("{\"name\":\"refused\",\"team\":\"t\",\"image\":\"" + IMAGE + "\",\"command\":[\"true\"]}");
+        Admitted a = admit("{\"name\":\"refused\",\"team\":\"test\",\"image\":\"" + IMAGE + "\",\"command\":[\"true\"]}");
         store.add(a.job, a.plan);
         store.update(a.job.id(), j -> j.moveTo(JobState.CANCELLED, Instant.now(), "cancelled on request"));
         Job cancelled = store.find(a.job.id()).orElseThrow();
@@ -88,7 +88,7 @@ abstract class JobPersistenceContract {
 
     @Test
     void anIdIsStoredOnce() throws Exception {
-        Admitted a = admit("{\"name\":\"twice\",\"team\":\"t\",\"image\":\"" + IMAGE + "\",\"command\":[\"true\"]}");
+        Admitted a = admit("{\"name\":\"twice\",\"team\":\"test\",\"image\":\"" + IMAGE + "\",\"command\":[\"true\"]}");
         store.add(a.job, a.plan);
         assertThrows(IllegalStateException.class, () -> store.add(a.job, a.plan));
         assertEquals(1, JobStore.database().all().stream().filter(j -> j.id().equals(a.job.id())).count());

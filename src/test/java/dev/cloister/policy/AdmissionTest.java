@@ -24,7 +24,7 @@ class AdmissionTest {
     private final Policies policies = Policies.load(Path.of("policies"), Path.of("seccomp-profiles"), "restricted");
     private final Policy restricted = policies.find("restricted").orElseThrow();
     private final Admission admission = new Admission(Path.of("/var/lib/cloister/work"));
-    private final Dataset breastCancer = new Dataset("breast-cancer", Path.of("/var/lib/cloister/datasets/breast-cancer"),
+    private final Dataset breastCancer = new Dataset("breast-cancer", "test", Path.of("/var/lib/cloister/datasets/breast-cancer"),
             Digest.of("data"), 1, 4, Instant.EPOCH);
 
     private static JobSpec spec(String image, JobSpec.Resources resources, Duration maxRuntime) {
@@ -114,14 +114,14 @@ class AdmissionTest {
 
     @Test
     void datasetNotAllowedByPolicyIsRefused() {
-        Dataset other = new Dataset("payroll", Path.of("/var/lib/cloister/datasets/payroll"), Digest.of("x"), 1, 1, Instant.EPOCH);
+        Dataset other = new Dataset("payroll", "test", Path.of("/var/lib/cloister/datasets/payroll"), Digest.of("x"), 1, 1, Instant.EPOCH);
         List<Violation> v = refused(spec("cloister/trainer-base@" + DIGEST), restricted, other);
         assertEquals("dataset", v.get(0).field());
     }
 
     @Test
     void allViolationsAreReportedTogether() {
-        Dataset other = new Dataset("payroll", Path.of("/x"), Digest.of("x"), 1, 1, Instant.EPOCH);
+        Dataset other = new Dataset("payroll", "test", Path.of("/x"), Digest.of("x"), 1, 1, Instant.EPOCH);
         JobSpec s = spec("evil/miner:latest", new JobSpec.Resources(null, 99.0, null), null);
         assertEquals(List.of("image", "dataset", "resources.cpus"),
                 refused(s, restricted, other).stream().map(Violation::field).toList());

@@ -79,14 +79,14 @@ class RequireDatasetSignatureTest {
 
     private Dataset signedDataset() throws Exception {
         SigstoreVectors.datasetWithArtifact(datasets, "data");
-        return new DatasetRegistry(datasets, Clock.systemUTC()).register("data",
+        return new DatasetRegistry(datasets, Clock.systemUTC()).register("data", "test",
                 SigstoreVectors.bundle(SigstoreVectors.BUNDLE_V3),
                 Map.of("p", SigstoreVectors.requirementFor(SigstoreVectors.BUNDLE_V3)));
     }
 
     private Dataset unsignedDataset() throws Exception {
         SigstoreVectors.datasetWithArtifact(datasets, "data");
-        return new DatasetRegistry(datasets, Clock.systemUTC()).register("data");
+        return new DatasetRegistry(datasets, Clock.systemUTC()).register("data", "test");
     }
 
     @Test
