@@ -110,7 +110,7 @@ class ApiValidationTest {
 
     @Test
     void unregisteredDatasetIs422() {
-        refused(spec(",\"dataset\":\"nope\"")).body("violations.reason", hasItem("no registered dataset 'nope'"));
+        refused(spec(",\"dataset\":\"nope\"")).body("violations.reason", hasItem("no registered dataset 'nope' of team 'test'"));
     }
 
     @Test
