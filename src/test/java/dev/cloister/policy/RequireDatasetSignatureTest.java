@@ -56,6 +56,7 @@ class RequireDatasetSignatureTest {
     private static String policy(String signature) {
         return """
                 name: test
+                teams: [oncology]
                 images:
                   allowedRepositories: [cloister/trainer-base]
                 datasets:
