@@ -2,7 +2,10 @@
 # The main job: set up the host, build Cloister, start it, register the example dataset, submit the example
 # training job under the `restricted` policy, follow its logs, print the final state and metrics, then download the
 # sealed model and verify its signature and provenance offline with the CLI, as a deployer would; then verify the
-# signed serving image Cloister published, deploy it hardened and ask it for a prediction.
+# signed serving image Cloister published, deploy it hardened and ask it for a prediction. Each step runs with a
+# token of the role it needs, issued with `cloister token issue` from the host's issuer key and saved with
+# `cloister login`: admin registers the dataset, submitter submits, reviewer reads the report, deployer verifies and
+# deploys.
 #
 # Usage: deploy/main-job.sh            (as root, from anywhere)
 #   CLOISTER_PORT      port for the service (default 8080)
@@ -43,12 +46,24 @@ curl -sf "http://127.0.0.1:$port/q/health/ready" >/dev/null || { echo "service n
 echo "service up (log: $log)"
 
 cli() { "$here/cloister" "$@"; }
-export CLOISTER_SERVER="http://127.0.0.1:$port"
+# This run's login lives in its own 0600 file, not in the user's ~/.config/cloister.
+export CLOISTER_CONFIG="$(mktemp -d /tmp/cloister-login.XXXXXX)/config.json"
+# login ROLE: issue a 1-hour token for team examples with that role (needs the issuer key: root on this host) and
+# save it with the server URL for the following commands.
+login() {
+    cli token issue --data-dir "$data" --team examples --role "$1" --ttl 1h --subject "main-job-$1" \
+        | cli login --server "http://127.0.0.1:$port" --token-stdin | sed -n 1p
+}
+# curl with the saved token (read from the 0600 file, never put on a command line).
+api_get() { curl -sS -f -H @<(printf 'Authorization: Bearer %s\n' "$(jq -r .token "$CLOISTER_CONFIG")") "$api/$1"; }
 
-step "5/12 register the breast-cancer dataset"
-cli dataset register breast-cancer
+step "5/12 register the breast-cancer dataset (as an admin), owned by team examples"
+echo "without a token: $(curl -s -o /dev/null -w '%{http_code}' "$api/jobs")"
+login admin
+cli dataset register breast-cancer --team examples
 
-step "6/12 submit the example job under policy 'restricted' and follow it"
+step "6/12 submit the example job under policy 'restricted' (as a submitter of team examples) and follow it"
+login submitter
 job=$(cli submit "$here/examples/breast-cancer/job.yaml" --image "$image")
 cli status "$job"
 echo "--- job log (cloister logs --follow $job) ---"
@@ -56,7 +71,7 @@ cli logs --follow "$job"
 echo "--- end of log ---"
 
 step "7/12 result"
-final=$(curl -sS "$api/jobs/$job")
+final=$(api_get "jobs/$job")
 jq '{id, state, policy, policyDigest, runtime, image, datasetDigest, modelDigest, keyId, servingImage, outputs, artifactDir, history: [.history[] | "\(.to) \(.at) \(.reason)"]}' <<<"$final"
 state=$(jq -r .state <<<"$final")
 [ "$state" = PUBLISHED ] || { echo "job ended $state"; exit 1; }
@@ -65,15 +80,18 @@ echo "metrics ($artifacts/metrics.json):"
 jq -c . "$artifacts/metrics.json"
 
 step "8/12 a reviewer's view: the policy report (CIS results of this job's container, seccomp summary)"
+login reviewer
+echo "a reviewer reading the job's log: $(api_get "jobs/$job/logs" 2>&1 >/dev/null | sed 's/^curl: //' || true)"
 report=$(cli policy report restricted)
 sed -n '/^## Seccomp profile/,/^- Compared/p; /^## CIS/,/^| id /p' <<<"$report" | grep -v '^| id ' | grep -v '^$'
 echo "(full report: cloister policy report restricted; JSON with --json)"
 
 step "9/12 verify the sealed model offline, as a deployer would"
+login deployer
 work=$(mktemp -d /tmp/cloister-verify.XXXXXX)
 cli keys export >"$work/host.pub.pem"
 echo "pinned key: $work/host.pub.pem ($(sha256sum "$work/host.pub.pem" | cut -c1-16)...)"
-curl -sS -f "$api/jobs/$job/artifacts" | tar -x -C "$work"
+api_get "jobs/$job/artifacts" | tar -x -C "$work"
 echo "downloaded: $work/$job ($(ls "$work/$job" | tr '\n' ' '))"
 cli verify model "$work/$job" --key "$work/host.pub.pem" --policy restricted \
     --dataset-digest "$(jq -r .datasetDigest <<<"$final")" --image-digest "${image#*@}"
