@@ -47,7 +47,8 @@ final class LoginCommand implements Callable<Integer> {
         if (base == null) {
             String env = System.getenv("CLOISTER_SERVER");
             base = env != null && !env.isBlank() ? URI.create(env)
-                    : ClientConfig.load().map(c -> URI.create(c.server())).orElse(ServerOptions.DEFAULT_SERVER);
+                    : ClientConfig.load().map(ClientConfig::server).filter(v -> !v.isBlank()).map(URI::create)
+                    .orElse(ServerOptions.DEFAULT_SERVER);
         }
         JsonNode me = new ApiClient(base, token).get("/api/v1/whoami");
         Path saved = new ClientConfig(base.toString(), token).save();
