@@ -47,7 +47,9 @@ echo "service up (log: $log)"
 
 cli() { "$here/cloister" "$@"; }
 # This run's login lives in its own 0600 file, not in the user's ~/.config/cloister.
-export CLOISTER_CONFIG="$(mktemp -d /tmp/cloister-login.XXXXXX)/config.json"
+login_dir=$(mktemp -d /tmp/cloister-login.XXXXXX)
+export CLOISTER_CONFIG="$login_dir/config.json"
+trap 'kill $service 2>/dev/null; wait $service 2>/dev/null || true; rm -rf "$login_dir"' EXIT
 # login ROLE: issue a 1-hour token for team examples with that role (needs the issuer key: root on this host) and
 # save it with the server URL for the following commands.
 login() {
