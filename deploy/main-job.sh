@@ -4,7 +4,9 @@
 # on that image under the `restricted` policy, follow its logs, print the final state and metrics, re-run the job
 # to prove it reproduces bit for bit, then download the sealed model and verify its signature, provenance and
 # reproducibility offline with the CLI, as a deployer would; then verify the signed serving image Cloister
-# published, deploy it hardened and ask it for a prediction.
+# published, deploy it hardened and ask it for a prediction. Each step runs with a token of the role it needs,
+# issued with `cloister token issue` from the host's issuer key and saved with `cloister login`: admin registers the
+# dataset, submitter builds, submits and reproduces, reviewer reads the report, deployer verifies and deploys.
 #
 # Usage: deploy/main-job.sh            (as root, from anywhere)
 #   CLOISTER_PORT      port for the service (default 8080)
@@ -40,15 +42,30 @@ curl -sf "http://127.0.0.1:$port/q/health/ready" >/dev/null || { echo "service n
 echo "service up (log: $log)"
 
 cli() { "$here/cloister" "$@"; }
-export CLOISTER_SERVER="http://127.0.0.1:$port"
+# This run's login lives in its own 0600 file, not in the user's ~/.config/cloister.
+login_dir=$(mktemp -d /tmp/cloister-login.XXXXXX)
+export CLOISTER_CONFIG="$login_dir/config.json"
+trap 'kill $service 2>/dev/null; wait $service 2>/dev/null || true; rm -rf "$login_dir"' EXIT
+# login ROLE: issue a 1-hour token for team examples with that role (needs the issuer key: root on this host) and
+# save it with the server URL for the following commands.
+login() {
+    cli token issue --data-dir "$data" --team examples --role "$1" --ttl 1h --subject "main-job-$1" \
+        | cli login --server "http://127.0.0.1:$port" --token-stdin | sed -n 1p
+}
+# curl with the saved token (read from the 0600 file, never put on a command line).
+api_get() { curl -sS -f -H @<(printf 'Authorization: Bearer %s\n' "$(jq -r .token "$CLOISTER_CONFIG")") "$api/$1"; }
+
+step "4/14 register the breast-cancer dataset (as an admin), owned by team examples; pin the host's public key"
+echo "without a token: $(curl -s -o /dev/null -w '%{http_code}' "$api/jobs")"
+login admin
+cli dataset register breast-cancer --team examples
+login deployer
 work=$(mktemp -d /tmp/cloister-verify.XXXXXX)
 cli keys export >"$work/host.pub.pem"
 echo "pinned key: $work/host.pub.pem ($(sha256sum "$work/host.pub.pem" | cut -c1-16)...)"
 
-step "4/14 register the breast-cancer dataset"
-cli dataset register breast-cancer
-
-step "5/14 build the example training image through Cloister (policy 'restricted': pinned base, no network, no cache)"
+step "5/14 build the example training image through Cloister (as a submitter; policy 'restricted': pinned base, no network, no cache)"
+login submitter
 base=$(cat "$data/images/trainer-base.ref")
 echo "base (pushed by host setup, pinned by registry digest): $base"
 image=$(cli image build "$here/examples/breast-cancer" --policy restricted \
@@ -63,7 +80,7 @@ cli logs --follow "$job"
 echo "--- end of log ---"
 
 step "7/14 result"
-final=$(curl -sS "$api/jobs/$job")
+final=$(api_get "jobs/$job")
 jq '{id, state, policy, policyDigest, runtime, image, seed, datasetDigest, modelDigest, keyId, servingImage, outputs, artifactDir, history: [.history[] | "\(.to) \(.at) \(.reason)"]}' <<<"$final"
 state=$(jq -r .state <<<"$final")
 [ "$state" = PUBLISHED ] || { echo "job ended $state"; exit 1; }
@@ -71,18 +88,22 @@ artifacts=$(jq -r '.artifactDir' <<<"$final")
 echo "metrics ($artifacts/metrics.json):"
 jq -c . "$artifacts/metrics.json"
 echo "the job's provenance names how its image was made:"
-curl -sS "$api/jobs/$job/provenance" | jq -c '.predicate.buildDefinition.resolvedDependencies[] | select(.name == "image-provenance")'
+api_get "jobs/$job/provenance" | jq -c '.predicate.buildDefinition.resolvedDependencies[] | select(.name == "image-provenance")'
 
 step "8/14 a reviewer's view: the policy report (CIS results of this job's container, seccomp summary)"
+login reviewer
+echo "a reviewer reading the job's log: $(api_get "jobs/$job/logs" 2>&1 >/dev/null | sed 's/^curl: //' || true)"
 report=$(cli policy report restricted)
 sed -n '/^## Seccomp profile/,/^- Compared/p; /^## CIS/,/^| id /p' <<<"$report" | grep -v '^| id ' | grep -v '^$'
 echo "(full report: cloister policy report restricted; JSON with --json)"
 
 step "9/14 reproduce: re-run the sealed job with exactly what its provenance records, compare file by file"
+login submitter
 cli reproduce "$job" --quiet --key "$work/host.pub.pem"
 
 step "10/14 verify the sealed model offline, as a deployer would (signature, provenance, reproducibility)"
-curl -sS -f "$api/jobs/$job/artifacts" | tar -x -C "$work"
+login deployer
+api_get "jobs/$job/artifacts" | tar -x -C "$work"
 echo "downloaded: $work/$job ($(ls "$work/$job" | tr '\n' ' '))"
 cli verify model "$work/$job" --key "$work/host.pub.pem" --policy restricted \
     --dataset-digest "$(jq -r .datasetDigest <<<"$final")" --image-digest "${image#*@}" --require-reproduced
@@ -109,5 +130,5 @@ echo
 step "14/14 summary"
 echo "training image : $image (built by Cloister under 'restricted'; provenance: $api/images/${image#*@}/provenance)"
 echo "job            : $job $(jq -r .modelDigest <<<"$final")"
-echo "reproduced     : $(curl -sS "$api/jobs/$job/reproduction" | jq -r '.dsseEnvelope.payload' | base64 -d | jq -r '"\(.predicate.verdict) by re-run \(.predicate.rerun.jobId) (\(.predicate.files | map(select(.match)) | length)/\(.predicate.files | length) files identical)"')"
+echo "reproduced     : $(api_get "jobs/$job/reproduction" | jq -r '.dsseEnvelope.payload' | base64 -d | jq -r '"\(.predicate.verdict) by re-run \(.predicate.rerun.jobId) (\(.predicate.files | map(select(.match)) | length)/\(.predicate.files | length) files identical)"')"
 echo "the serving container keeps running: docker rm -f cloister-serving stops it"

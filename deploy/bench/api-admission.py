@@ -7,6 +7,7 @@ Usage: api-admission.py URL IMAGE QUEUE PROBES
 """
 import http.client
 import json
+import os
 import statistics
 import sys
 import time
@@ -15,13 +16,14 @@ import urllib.parse
 url, image, queue, probes = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 u = urllib.parse.urlparse(url)
 conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
-body = json.dumps({"name": "api-load-queued", "team": "bench", "policy": "restricted", "image": image,
+body = json.dumps({"name": "api-load-queued", "team": "examples", "policy": "restricted", "image": image,
                    "command": ["sleep", "1"], "dataset": "breast-cancer", "maxRuntime": "1m"}).encode()
 
 
 def submit():
     t0 = time.perf_counter()
-    conn.request("POST", "/api/v1/jobs", body, {"Content-Type": "application/json"})
+    conn.request("POST", "/api/v1/jobs", body, {"Content-Type": "application/json",
+                                                "Authorization": "Bearer " + os.environ["CLOISTER_TOKEN"]})
     r = conn.getresponse()
     data = r.read()
     t1 = time.perf_counter()

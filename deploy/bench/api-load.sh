@@ -28,10 +28,10 @@ bench_preflight
 bench_results api-load
 
 train() {
-    jq -n --arg image "$cloister_image" '{name: "api-load-train", team: "bench", policy: "restricted",
+    jq -n --arg image "$cloister_image" '{name: "api-load-train", team: "examples", policy: "restricted",
         image: $image, command: ["python3", "/opt/cloister/example/train.py"], dataset: "breast-cancer",
         hyperparameters: {epochs: 1000000, log_every: 100000}, maxRuntime: "30m"}' \
-        | curl -sf -H 'Content-Type: application/json' --data-binary @- "$api/jobs" | jq -r .id
+        | curl -K "$auth" -sf -H 'Content-Type: application/json' --data-binary @- "$api/jobs" | jq -r .id
 }
 jobs=("$(train)" "$(train)")
 for id in "${jobs[@]}"; do
@@ -41,9 +41,9 @@ done
 note "two jobs training: ${jobs[*]}"
 
 url="$api/jobs/${jobs[0]}"
-wrk -t2 -c"$CONNECTIONS" -d5s "$url" >/dev/null
+wrk -t2 -c"$CONNECTIONS" -d5s -H "Authorization: Bearer $CLOISTER_TOKEN" "$url" >/dev/null
 note "wrk -t2 -c$CONNECTIONS -d$DURATION --latency $url"
-wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$url" | tee "$RESULTS/wrk-get-job.txt"
+wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -H "Authorization: Bearer $CLOISTER_TOKEN" "$url" | tee "$RESULTS/wrk-get-job.txt"
 for id in "${jobs[@]}"; do
     [ "$(job_state "$id")" = RUNNING ] || die "training job $id stopped during the GET run ($(job_state "$id"))"
 done

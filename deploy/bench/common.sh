@@ -6,6 +6,8 @@
 #   DATASETS      datasets root that the service was started with (default /var/lib/cloister/datasets)
 #   IMAGE_TAG     the example image (default cloister/example-breast-cancer:latest; its ID is what jobs pin)
 #   RESULTS       directory for raw CSVs and logs (default /tmp/cloister-bench/<script>-<UTC time>)
+#   CLOISTER_TOKEN  token for the API (default: one issued for team examples, every role, from the issuer key in
+#                 $DATA_DIR/auth, as deploy/bench/service.sh started it)
 
 bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$bench_dir/../.." && pwd)
@@ -20,6 +22,18 @@ IMAGE_TAG=${IMAGE_TAG:-cloister/example-breast-cancer:latest}
 python=${PYTHON:-/usr/bin/python3}
 
 die() { echo "$(basename "$0"): $*" >&2; exit 1; }
+
+# The API needs a token: curl reads it from a 0600 config file (-K "$auth"), never from its command line.
+if [ -z "${CLOISTER_TOKEN:-}" ]; then
+    app=${APP_DIR:-/tmp/bench-app}
+    CLOISTER_TOKEN=$(java -cp "$app/app/*:$app/lib/boot/*:$app/lib/main/*" dev.cloister.cli.Cloister token issue \
+        --data-dir "${DATA_DIR:-/tmp/bench-data}" --team examples --role submitter,reviewer,deployer,admin --ttl 12h \
+        --subject bench 2>/dev/null) || die "cannot issue a token (is the bench service started? deploy/bench/service.sh start)"
+fi
+export CLOISTER_TOKEN
+# Beside the issuer key, in the service's 0700 auth dir (wiped with the data dir at the next start).
+auth="${DATA_DIR:-/tmp/bench-data}/auth/bench.curl"
+(umask 077 && printf 'header = "Authorization: Bearer %s"\n' "$CLOISTER_TOKEN" >"$auth")
 note() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
 
 bench_preflight() {
@@ -32,8 +46,8 @@ bench_preflight() {
     cloister_image="cloister/example-breast-cancer@$image_id"
     curl -sf "$CLOISTER_URL/q/health/ready" >/dev/null || die "Cloister is not ready at $CLOISTER_URL (start it with deploy/bench/service.sh start)"
     # Registering twice is refused with 409; either way the dataset must be there afterwards.
-    curl -sS -o /dev/null -H 'Content-Type: application/json' -d '{"name":"breast-cancer"}' "$api/datasets" || true
-    curl -sf "$api/datasets" | jq -e 'any(.[]; .name == "breast-cancer")' >/dev/null \
+    curl -K "$auth" -sS -o /dev/null -H 'Content-Type: application/json' -d '{"name":"breast-cancer"}' "$api/datasets" || true
+    curl -K "$auth" -sf "$api/datasets" | jq -e 'any(.[]; .name == "breast-cancer")' >/dev/null \
         || die "dataset breast-cancer is not registered with Cloister"
 }
 
@@ -76,7 +90,7 @@ container_exists() {
 
 job_state() {
     local json
-    json=$(curl -s "$api/jobs/$1") || return 0
+    json=$(curl -K "$auth" -s "$api/jobs/$1") || return 0
     [[ $json =~ \"state\":\"([A-Z_]+)\" ]] && echo "${BASH_REMATCH[1]}"
     return 0
 }
@@ -112,7 +126,7 @@ await_job() {
 # Cloister did afterwards (sealing, packaging, publishing) is not what these scripts measure.
 job_exit() {
     local json
-    json=$(curl -s "$api/jobs/$1") || return 0
+    json=$(curl -K "$auth" -s "$api/jobs/$1") || return 0
     [[ $json =~ \"exitCode\":(-?[0-9]+) ]] && echo "${BASH_REMATCH[1]}"
     return 0
 }

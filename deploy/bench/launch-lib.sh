@@ -37,7 +37,7 @@ cmd=(python3 -c "import time; time.sleep(3)")
 # The job, as submitted to Cloister.
 spec="$RESULTS/job.json"
 jq -n --arg image "$cloister_image" --arg c "${cmd[2]}" '{
-    name: "bench-launch", team: "bench", policy: "restricted", image: $image,
+    name: "bench-launch", team: "examples", policy: "restricted", image: $image,
     command: ["python3", "-c", $c], dataset: "breast-cancer"}' >"$spec"
 
 # The baseline's host side, made once and outside the timed window: a config dir with the same (empty)
@@ -103,7 +103,7 @@ echo "iter,arm,t0_us,t_return_us,started_at,load1,busy,container" >"$raw"
 run_cloister() {
     local it=$1 t0 t1 resp id s="" deadline
     t0=$EPOCHREALTIME
-    resp=$(curl -sS -H 'Content-Type: application/json' --data-binary @"$spec" "$api/jobs")
+    resp=$(curl -K "$auth" -sS -H 'Content-Type: application/json' --data-binary @"$spec" "$api/jobs")
     t1=$EPOCHREALTIME
     id=$(jq -r '.id // empty' <<<"$resp")
     [ -n "$id" ] || die "submission refused: $resp"
@@ -116,7 +116,7 @@ run_cloister() {
     echo "$it,cloister,${t0/./},${t1/./},$s,$(load1),$busy,cloister-$id" >>"$raw"
     local state
     state=$(await_job "$id" 60) || die "job $id did not finish (state $state)"
-    [ "$(job_exit "$id")" = 0 ] || die "job $id: the run did not exit 0 (state $state): $(curl -s "$api/jobs/$id" | jq -c '{reason}')"
+    [ "$(job_exit "$id")" = 0 ] || die "job $id: the run did not exit 0 (state $state): $(curl -K "$auth" -s "$api/jobs/$id" | jq -c '{reason}')"
 }
 
 # One baseline run: docker run -d, polled like Cloister's run while it is in flight.

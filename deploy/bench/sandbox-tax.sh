@@ -67,7 +67,7 @@ hps=$(jq -cnS --argjson e "$EPOCHS" '{epochs: $e, log_every: $e}')
 
 spec() { # $1: policy
     jq -n --arg policy "$1" --arg image "$cloister_image" --arg wrap "$WRAP" --argjson hps "$hps" '{
-        name: "bench-sandbox-tax", team: "bench", policy: $policy, image: $image,
+        name: "bench-sandbox-tax", team: "examples", policy: $policy, image: $image,
         command: ["python3", "-c", $wrap], dataset: "breast-cancer", hyperparameters: $hps}'
 }
 spec restricted >"$RESULTS/job-restricted.json"
@@ -102,16 +102,16 @@ train_seconds() { # $1: log file, $2: TRAIN or CPU; checks that the hyperparamet
 
 run_cloister() { # $1: iteration, $2: policy
     local it=$1 policy=$2 resp id state log="$RESULTS/log-$2-$1.txt" secs cpu wall
-    resp=$(curl -sS -H 'Content-Type: application/json' --data-binary @"$RESULTS/job-$policy.json" "$api/jobs")
+    resp=$(curl -K "$auth" -sS -H 'Content-Type: application/json' --data-binary @"$RESULTS/job-$policy.json" "$api/jobs")
     id=$(jq -r '.id // empty' <<<"$resp")
     [ -n "$id" ] || die "submission refused: $resp"
     state=$(await_job "$id" 1800) || die "job $id did not finish (state $state)"
-    curl -sS "$api/jobs/$id/logs" >"$log"
+    curl -K "$auth" -sS "$api/jobs/$id/logs" >"$log"
     [ "$(job_exit "$id")" = 0 ] || die "job $id ($policy): the run did not exit 0 (state $state); log $log"
     secs=$(train_seconds "$log" TRAIN)
     cpu=$(train_seconds "$log" CPU)
     [ -n "$secs" ] && [ -n "$cpu" ] || die "no TRAIN_SECONDS or CPU_SECONDS in $log"
-    wall=$(curl -sS "$api/jobs/$id" | jq -r '[.startedAt, .finishedAt] | map(sub("\\.[0-9]+Z$"; "Z") | fromdate) | .[1] - .[0]' 2>/dev/null) || wall=""
+    wall=$(curl -K "$auth" -sS "$api/jobs/$id" | jq -r '[.startedAt, .finishedAt] | map(sub("\\.[0-9]+Z$"; "Z") | fromdate) | .[1] - .[0]' 2>/dev/null) || wall=""
     [ "$it" = warm ] || echo "$it,$policy,$secs,$(load1),$busy,$wall,$(throttled_ms "$log")" >>"$csv"
     [ "$it" = warm ] || echo "$it,$policy,$cpu" >>"$cpu_csv"
     note "$policy $it: $secs s (cpu $cpu s)"

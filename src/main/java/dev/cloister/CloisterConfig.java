@@ -61,6 +61,46 @@ public interface CloisterConfig {
         Duration pushTimeout();
     }
 
+    Auth auth();
+
+    Limits limits();
+
+    interface Auth {
+        /** Directory of the token issuer key ({@code issuer-key.pem}, 0600); defaults to {@code <data-dir>/auth}. */
+        Optional<Path> dir();
+
+        /** The {@code iss} every token must carry. */
+        @WithDefault(dev.cloister.auth.TokenIssuer.DEFAULT_ISSUER)
+        String issuer();
+
+        /** The {@code aud} every token must carry. */
+        @WithDefault(dev.cloister.auth.TokenIssuer.DEFAULT_AUDIENCE)
+        String audience();
+
+        /** Tokens living longer than this (from {@code iat} to {@code exp}) are refused. */
+        @WithDefault("30d")
+        Duration maxTokenTtl();
+    }
+
+    /** Per-token rate limits (token buckets keyed by the token's id). */
+    interface Limits {
+        /** Job submissions a minute a token may sustain. */
+        @WithDefault("30")
+        int submissionsPerMinute();
+
+        /** Job submissions a token may make at once. */
+        @WithDefault("10")
+        int submissionBurst();
+
+        /** Log requests (streamed or not) a minute a token may sustain. */
+        @WithDefault("60")
+        int logStreamsPerMinute();
+
+        /** Log requests a token may make at once. */
+        @WithDefault("20")
+        int logStreamBurst();
+    }
+
     interface Audit {
         /** A signed checkpoint after this many entries. */
         @WithDefault("100")

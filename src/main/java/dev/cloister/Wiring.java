@@ -46,7 +46,11 @@ import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.Startup;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Named;
 import jakarta.inject.Singleton;
+import dev.cloister.auth.IssuerKey;
+import dev.cloister.auth.RateLimiter;
+import dev.cloister.auth.TokenVerification;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
@@ -190,6 +194,47 @@ public class Wiring {
         }
         LOG.infof("host signing key %s", keys.activeKeyId());
         return keys;
+    }
+
+    /**
+     * The token issuer key, generated on first start (audited by key id); opened eagerly so that a key others can
+     * read stops the service rather than its first request.
+     */
+    @Produces
+    @Singleton
+    @Startup
+    IssuerKey issuerKey(CloisterConfig config, AuditLog audit) throws IOException {
+        Path dir = config.auth().dir().orElse(absolute(config.dataDir()).resolve("auth"));
+        boolean existed = java.nio.file.Files.exists(dir.resolve("issuer-key.pem"));
+        IssuerKey key = IssuerKey.openOrCreate(dir);
+        if (!existed) {
+            audit.record("cloister", "auth.issuer-key.create", key.keyId(), "created", Map.of("directory", dir.toString()));
+        }
+        LOG.infof("token issuer key %s", key.keyId());
+        return key;
+    }
+
+    @Produces
+    @Singleton
+    TokenVerification.Settings tokenSettings(CloisterConfig config) {
+        return new TokenVerification.Settings(config.auth().issuer(), config.auth().audience(),
+                config.auth().maxTokenTtl());
+    }
+
+    @Produces
+    @Singleton
+    @Named("submissions")
+    RateLimiter submissionLimits(CloisterConfig config, Clock clock) {
+        return new RateLimiter("submissions", config.limits().submissionsPerMinute(), config.limits().submissionBurst(),
+                clock);
+    }
+
+    @Produces
+    @Singleton
+    @Named("log-streams")
+    RateLimiter logStreamLimits(CloisterConfig config, Clock clock) {
+        return new RateLimiter("log requests", config.limits().logStreamsPerMinute(), config.limits().logStreamBurst(),
+                clock);
     }
 
     void close(@Disposes HostKeys keys) {

@@ -1,7 +1,8 @@
 -- Registered datasets: what a restarted service needs to admit jobs that name them (the directory under the datasets
--- root, the content digest taken at registration, and the verified Sigstore signature with its bundle). Portable SQL.
+-- root, the owning team, the content digest taken at registration, and the verified Sigstore signature with its bundle). Portable SQL.
 create table datasets (
     name               varchar(64)      not null primary key,
+    team               varchar(64)      not null,
     directory          varchar(4096)    not null,
     digest             varchar(71)      not null,
     files              bigint           not null,

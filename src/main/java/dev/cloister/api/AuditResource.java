@@ -2,6 +2,8 @@ package dev.cloister.api;
 
 import dev.cloister.audit.AuditLog;
 import dev.cloister.audit.AuditQuery;
+import dev.cloister.auth.Roles;
+import jakarta.annotation.security.RolesAllowed;
 import dev.cloister.job.JobId;
 import jakarta.ws.rs.BadRequestException;
 import jakarta.ws.rs.GET;
@@ -50,6 +52,7 @@ public class AuditResource {
      * @param format {@code json} or {@code jsonl}; otherwise the {@code Accept} header decides
      */
     @GET
+    @RolesAllowed(Roles.REVIEWER)
     @Produces({MediaType.APPLICATION_JSON, JSON_LINES})
     public Response list(@QueryParam("from") String from, @QueryParam("to") String to,
                          @QueryParam("actor") String actor, @QueryParam("job") String job,

@@ -4,6 +4,10 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.cloister.audit.AuditLog;
+import dev.cloister.auth.Caller;
+import dev.cloister.auth.Roles;
+import jakarta.annotation.security.RolesAllowed;
+import org.eclipse.microprofile.jwt.JsonWebToken;
 import dev.cloister.dataset.Dataset;
 import dev.cloister.dataset.DatasetException;
 import dev.cloister.dataset.DatasetRegistry;
@@ -35,17 +39,18 @@ import java.util.TreeMap;
 public class DatasetResource {
 
     /**
-     * Registration request: a name (the directory is always {@code <root>/<name>}) and, optionally, the Sigstore
-     * bundle JSON object that signs it; without one, {@code <root>/<name>.sigstore.json} is used if it exists.
+     * Registration request: a name (the directory is always {@code <root>/<name>}), the owning team (default: the
+     * registering administrator's team) and, optionally, the Sigstore bundle JSON object that signs it; without one,
+     * {@code <root>/<name>.sigstore.json} is used if it exists.
      */
-    public record Registration(String name, JsonNode signature) {
+    public record Registration(String name, String team, JsonNode signature) {
     }
 
     /** A dataset as the API shows it (no host path). */
-    public record DatasetView(String name, String digest, long files, long bytes, Instant registeredAt,
+    public record DatasetView(String name, String team, String digest, long files, long bytes, Instant registeredAt,
                               SignatureView signature) {
         static DatasetView of(Dataset d) {
-            return new DatasetView(d.name(), d.digest().toString(), d.files(), d.bytes(), d.registeredAt(),
+            return new DatasetView(d.name(), d.team(), d.digest().toString(), d.files(), d.bytes(), d.registeredAt(),
                     d.signed().map(SignatureView::of).orElse(null));
         }
     }
@@ -62,30 +67,39 @@ public class DatasetResource {
     private final DatasetRegistry registry;
     private final Policies policies;
     private final AuditLog audit;
+    private final JsonWebToken token;
 
-    public DatasetResource(DatasetRegistry registry, Policies policies, AuditLog audit) {
+    public DatasetResource(DatasetRegistry registry, Policies policies, AuditLog audit, JsonWebToken token) {
         this.registry = registry;
         this.policies = policies;
         this.audit = audit;
+        this.token = token;
     }
 
+    /** Registers a dataset for a team (administrators only); only that team's jobs may mount it. */
     @POST
+    @RolesAllowed(Roles.ADMIN)
     @Consumes(MediaType.APPLICATION_JSON)
     public Response register(Registration request) throws DatasetException {
+        Caller caller = Caller.of(token);
         String name = request == null ? null : request.name();
+        String team = request == null || request.team() == null ? caller.team() : request.team();
         try {
-            Dataset d = registry.register(name, bundle(request), candidates(name));
+            Dataset d = registry.register(name, team, bundle(request), candidates(name));
             Map<String, Object> details = new LinkedHashMap<>();
+            details.put("team", d.team());
             details.put("digest", d.digest().toString());
             d.signed().ifPresent(s -> {
                 details.put("signer", s.identity());
                 details.put("issuer", s.issuer());
             });
-            audit.record("anonymous", "dataset.register", d.name(), "registered", details);
+            audit.record(caller.actor(), "dataset.register", d.name(), "registered", details);
             return Response.created(URI.create("/api/v1/datasets/" + d.name())).entity(DatasetView.of(d)).build();
         } catch (DatasetException e) {
-            audit.record("anonymous", "dataset.register", String.valueOf(name), "refused", Map.of("reason", e.getMessage()));
-            if (e.field().equals(DatasetException.FIELD_SIGNATURE)) {
+            audit.record(caller.actor(), "dataset.register", String.valueOf(name), "refused",
+                    Map.of("reason", e.getMessage(), "team", String.valueOf(team)));
+            if (e.field().equals(DatasetException.FIELD_SIGNATURE) || e.field().equals(DatasetException.FIELD_TEAM)
+                    && e.kind() == DatasetException.Kind.INVALID) {
                 // Same problem type as any refused dataset, with the field at fault being the signature.
                 return ProblemMapper.problem(422, "invalid-dataset", "Dataset refused", e.getMessage(),
                         List.of(new Problem.FieldViolation(e.field(), e.getMessage())));
@@ -94,9 +108,13 @@ public class DatasetResource {
         }
     }
 
+    /** Datasets of the caller's team; every team's for an administrator. */
     @GET
+    @RolesAllowed({Roles.SUBMITTER, Roles.ADMIN})
     public List<DatasetView> list() {
-        return registry.all().stream().map(DatasetView::of).toList();
+        Caller caller = Caller.of(token);
+        return registry.all().stream().filter(d -> caller.has(Roles.ADMIN) || d.ownedBy(caller.team()))
+                .map(DatasetView::of).toList();
     }
 
     private static String bundle(Registration request) throws DatasetException {

@@ -6,6 +6,11 @@ import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import dev.cloister.audit.AuditLog;
 import dev.cloister.build.BuildException;
 import dev.cloister.reproduce.ReproductionRefusedException;
+import dev.cloister.auth.RateLimitedException;
+import dev.cloister.policy.PolicyException;
+import io.quarkus.security.AuthenticationFailedException;
+import io.quarkus.security.ForbiddenException;
+import io.quarkus.security.UnauthorizedException;
 import dev.cloister.dataset.DatasetException;
 import dev.cloister.job.MalformedSpecException;
 import dev.cloister.keys.KeyException;
@@ -24,7 +29,9 @@ import java.util.Map;
 
 /**
  * The one place where exceptions become HTTP responses, always as problem+json. Refusals that no domain service has
- * audited already (unreadable bodies, bad parameters) are audited here when the request reached a resource.
+ * audited already (unreadable bodies, bad parameters, a missing or refused token, a role that does not allow the
+ * request, a rate limit) are audited here with the actor (the token's subject, or {@code anonymous} without a
+ * verified token), the request and the reason; never the token itself.
  */
 public class ProblemMapper {
 
@@ -59,6 +66,48 @@ public class ProblemMapper {
             default -> problem(422, "invalid-dataset", "Dataset refused", e.getMessage(),
                     List.of(new Problem.FieldViolation("name", e.getMessage())));
         };
+    }
+
+    // No token, or one that does not verify (bad signature, another key, alg none, expired, wrong issuer or audience):
+    // the reason stays in the audit and the host log, the client learns only that its token was not accepted.
+    @ServerExceptionMapper
+    public Response unauthenticated(UnauthorizedException e, ContainerRequestContext request,
+                                    SimpleResourceInfo resource) {
+        return unauthorized(request, resource, "no bearer token");
+    }
+
+    @ServerExceptionMapper
+    public Response authenticationFailed(AuthenticationFailedException e, ContainerRequestContext request,
+                                         SimpleResourceInfo resource) {
+        String why = e.getCause() != null ? e.getCause().getClass().getSimpleName() : "token not accepted";
+        return unauthorized(request, resource, "token refused (" + why + ")");
+    }
+
+    @ServerExceptionMapper
+    public Response forbidden(ForbiddenException e, ContainerRequestContext request, SimpleResourceInfo resource) {
+        auditRefusal(request, resource, 403, "forbidden", "the token's roles do not allow this request");
+        return problem(403, "forbidden", "Forbidden", "the token's roles do not allow this request", List.of());
+    }
+
+    @ServerExceptionMapper
+    public Response rateLimited(RateLimitedException e, ContainerRequestContext request, SimpleResourceInfo resource) {
+        auditRefusal(request, resource, 429, "rate-limited", e.getMessage());
+        return Response.fromResponse(problem(429, "rate-limited", "Too many requests", e.getMessage(), List.of()))
+                .header("Retry-After", e.retryAfterSeconds()).build();
+    }
+
+    @ServerExceptionMapper
+    public Response policies(PolicyException e) {
+        return problem(422, "invalid-policy", "Policy files refused",
+                e.violations().size() + " problem(s); nothing was reloaded",
+                e.violations().stream().map(v -> new Problem.FieldViolation(v.field(), v.reason())).toList());
+    }
+
+    private Response unauthorized(ContainerRequestContext request, SimpleResourceInfo resource, String reason) {
+        auditRefusal(request, resource, 401, "unauthorized", reason);
+        return Response.fromResponse(problem(401, "unauthorized", "Unauthorized",
+                        "a valid bearer token is required (cloister login)", List.of()))
+                .header("WWW-Authenticate", "Bearer").build();
     }
 
     @ServerExceptionMapper
@@ -172,8 +221,14 @@ public class ProblemMapper {
         details.put("status", status);
         details.put("type", BASE + kind);
         details.put("reason", String.valueOf(reason));
+        details.put("operation", resource.getResourceClass().getSimpleName() + "." + resource.getMethodName());
+        // The principal is set only when a token verified; a refused token's claims are not to be believed.
+        java.security.Principal principal = request.getSecurityContext() == null ? null
+                : request.getSecurityContext().getUserPrincipal();
+        String actor = principal == null || principal.getName() == null || principal.getName().isEmpty()
+                ? "anonymous" : principal.getName();
         try {
-            audit.record("anonymous", "request.refused", request.getMethod() + " /" + request.getUriInfo().getPath()
+            audit.record(actor, "request.refused", request.getMethod() + " /" + request.getUriInfo().getPath()
                     .replaceFirst("^/", ""), "refused", details);
         } catch (RuntimeException e) {
             // The request is refused either way; the audit failure itself is logged by the audit log.

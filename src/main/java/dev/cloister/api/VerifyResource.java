@@ -1,6 +1,10 @@
 package dev.cloister.api;
 
 import dev.cloister.audit.AuditLog;
+import dev.cloister.auth.Caller;
+import dev.cloister.auth.Roles;
+import jakarta.annotation.security.RolesAllowed;
+import org.eclipse.microprofile.jwt.JsonWebToken;
 import dev.cloister.image.ImageReference;
 import dev.cloister.image.ImageVerifier;
 import dev.cloister.image.ReleasePolicy;
@@ -43,16 +47,20 @@ public class VerifyResource {
     private final ImageVerifier verifier;
     private final HostKeys keys;
     private final AuditLog audit;
+    private final JsonWebToken token;
 
-    public VerifyResource(ImageVerifier verifier, HostKeys keys, AuditLog audit) {
+    public VerifyResource(ImageVerifier verifier, HostKeys keys, AuditLog audit, JsonWebToken token) {
         this.verifier = verifier;
         this.keys = keys;
         this.audit = audit;
+        this.token = token;
     }
 
     @POST
     @Path("image")
+    @RolesAllowed(Roles.DEPLOYER)
     public ImageVerdict image(ImageRequest request) throws KeyException {
+        String actor = Caller.of(token).actor();
         if (request == null || request.image() == null) {
             throw new BadRequestException("image is required");
         }
@@ -73,11 +81,11 @@ public class VerifyResource {
         try {
             VerifiedImage report = verifier.verify(ref, pem, policy);
             details.put("digest", report.digest().toString());
-            audit.record("anonymous", "image.verify", ref.toString(), "verified", details);
+            audit.record(actor, "image.verify", ref.toString(), "verified", details);
             return new ImageVerdict(true, ref.toString(), report, List.of());
         } catch (VerificationException e) {
             details.put("reasons", e.reasons());
-            audit.record("anonymous", "image.verify", ref.toString(), "not-verified", details);
+            audit.record(actor, "image.verify", ref.toString(), "not-verified", details);
             return new ImageVerdict(false, ref.toString(), null, e.reasons());
         }
     }

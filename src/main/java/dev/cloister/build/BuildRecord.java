@@ -15,6 +15,7 @@ import java.util.Map;
  */
 public record BuildRecord(
         String id,
+        String team,
         String image,
         String repository,
         String tag,

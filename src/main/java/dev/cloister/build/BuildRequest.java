@@ -11,7 +11,7 @@ import java.util.TreeMap;
  *                   image is pushed to {@code <registry>/<repository>:<tag>}, which the policy must allow
  * @param tag        the tag to push (the image is recorded and used by digest; the tag is for people)
  */
-public record BuildRequest(String policy, String repository, String tag, Map<String, String> buildArgs) {
+public record BuildRequest(String team, String policy, String repository, String tag, Map<String, String> buildArgs) {
 
     public BuildRequest {
         buildArgs = buildArgs == null ? Map.of() : java.util.Collections.unmodifiableMap(new TreeMap<>(buildArgs));

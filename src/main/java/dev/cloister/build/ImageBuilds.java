@@ -109,6 +109,10 @@ public final class ImageBuilds {
             violations.add(new Violation("policy", "unknown policy '" + request.policy() + "' (known: "
                     + policies.all().stream().map(Policy::name).toList() + ")"));
         }
+        if (policy != null && !policy.allowsTeam(request.team())) {
+            violations.add(new Violation("team", "policy '" + policy.name() + "' does not admit team '"
+                    + request.team() + "': its images are built under a policy the team may use"));
+        }
         String target = settings.registry() + "/" + request.repository();
         if (request.repository() == null || !REPOSITORY.matcher(request.repository()).matches()) {
             violations.add(new Violation("repository", "must be a repository path such as team/image (lowercase"
@@ -161,12 +165,12 @@ public final class ImageBuilds {
         }
 
         Signer signer = signers.get();
-        BuildRecord unsigned = new BuildRecord(id, target + "@" + manifest, request.repository(), request.tag(),
+        BuildRecord unsigned = new BuildRecord(id, request.team(), target + "@" + manifest, request.repository(), request.tag(),
                 manifest.toString(), built.imageId().toString(), policy.name(), policy.digest().toString(),
                 context.digest().toString(), context.dockerfileDigest().toString(), bases, request.buildArgs(),
                 settings.builderId(), signer.keyId().hex(), null, started, clock.instant(), built.log());
         byte[] bundle = Bundles.signStatement(signer, BuildProvenance.statement(unsigned, engineVersion));
-        BuildRecord record = new BuildRecord(unsigned.id(), unsigned.image(), unsigned.repository(), unsigned.tag(),
+        BuildRecord record = new BuildRecord(unsigned.id(), unsigned.team(), unsigned.image(), unsigned.repository(), unsigned.tag(),
                 unsigned.manifestDigest(), unsigned.imageId(), unsigned.policy(), unsigned.policyDigest(),
                 unsigned.contextDigest(), unsigned.dockerfileDigest(), unsigned.bases(), unsigned.buildArgs(),
                 unsigned.builderId(), unsigned.keyId(), Digest.of(bundle).toString(), unsigned.startedOn(),

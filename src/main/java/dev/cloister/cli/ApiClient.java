@@ -34,20 +34,33 @@ final class ApiClient {
     }
 
     private final URI base;
+    private final String token;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(CONNECT).build();
     private final ObjectMapper json = new ObjectMapper();
 
-    ApiClient(URI base) {
+    /** @param token the bearer token to send, or null for none (the service then answers 401) */
+    ApiClient(URI base, String token) {
         this.base = base;
+        this.token = token;
+    }
+
+    URI base() {
+        return base;
     }
 
     JsonNode get(String path) {
-        return send(HttpRequest.newBuilder(base.resolve(path)).timeout(REQUEST).GET().build());
+        return send(request(path).timeout(REQUEST).GET().build());
+    }
+
+    // Every request carries the token when there is one; it is never printed.
+    private HttpRequest.Builder request(String path) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve(path));
+        return token == null ? b : b.header("Authorization", "Bearer " + token);
     }
 
     /** A text representation of a resource (e.g. a report as {@code text/markdown}). */
     String getText(String path, String accept) {
-        return exchange(HttpRequest.newBuilder(base.resolve(path)).timeout(REQUEST).header("Accept", accept).GET()
+        return exchange(request(path).timeout(REQUEST).header("Accept", accept).GET()
                 .build(), HttpResponse.BodyHandlers.ofByteArray(), r -> {
             if (r.statusCode() >= 400) {
                 throw problem(r.statusCode(), r.body());
@@ -62,13 +75,13 @@ final class ApiClient {
 
     /** A POST whose answer may take longer than an ordinary request (an image build). */
     JsonNode post(String path, String contentType, byte[] body, Duration timeout) {
-        return send(HttpRequest.newBuilder(base.resolve(path)).timeout(timeout)
+        return send(request(path).timeout(timeout)
                 .header("Content-Type", contentType).POST(HttpRequest.BodyPublishers.ofByteArray(body)).build());
     }
 
     /** The raw bytes of a resource (e.g. a signed bundle, verified byte for byte). */
     byte[] getBytes(String path) {
-        return exchange(HttpRequest.newBuilder(base.resolve(path)).timeout(REQUEST).GET().build(),
+        return exchange(request(path).timeout(REQUEST).GET().build(),
                 HttpResponse.BodyHandlers.ofByteArray(), r -> {
                     if (r.statusCode() >= 400) {
                         throw problem(r.statusCode(), r.body());
@@ -79,7 +92,7 @@ final class ApiClient {
 
     /** Streams a text resource (e.g. followed logs) to {@code out} as it arrives; no overall timeout. */
     void stream(String path, OutputStream out) {
-        exchange(HttpRequest.newBuilder(base.resolve(path)).GET().build(), HttpResponse.BodyHandlers.ofInputStream(), r -> {
+        exchange(request(path).GET().build(), HttpResponse.BodyHandlers.ofInputStream(), r -> {
             try (InputStream in = r.body()) {
                 if (r.statusCode() >= 400) {
                     throw problem(r.statusCode(), in.readAllBytes());
@@ -127,6 +140,10 @@ final class ApiClient {
 
     private ApiException problem(int status, byte[] body) {
         StringBuilder m = new StringBuilder("HTTP " + status);
+        if (status == 401) {
+            m.append(token == null ? " (no token: run `cloister login`)" : " (token not accepted: expired, or issued "
+                    + "by another host? run `cloister login` again)");
+        }
         try {
             JsonNode p = json.readTree(body);
             m.append(": ").append(p.path("title").asText("")).append(" - ").append(p.path("detail").asText(""));

@@ -9,9 +9,10 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "cloister", mixinStandardHelpOptions = true, version = "cloister 0.1.0",
         description = "Security-hardened training host: submit jobs, follow them, verify what they produced.",
-        subcommands = {SubmitCommand.class, ReproduceCommand.class, ImageBuildCommand.Group.class, StatusCommand.class,
-                LogsCommand.class, CancelCommand.class, VerifyCommand.class, KeysCommand.class, ImageCommands.Deploy.class,
-                ServeCommand.class, DatasetCommand.class, PolicyCommand.class, AuditCommand.class, FederateCommand.class,
+        subcommands = {LoginCommand.class, TokenCommand.class, SubmitCommand.class, ReproduceCommand.class,
+                ImageBuildCommand.Group.class, StatusCommand.class, LogsCommand.class, CancelCommand.class,
+                VerifyCommand.class, KeysCommand.class, ImageCommands.Deploy.class, ServeCommand.class,
+                DatasetCommand.class, PolicyCommand.class, AuditCommand.class, FederateCommand.class,
                 FederationCommand.class, CommandLine.HelpCommand.class})
 public final class Cloister implements Runnable {
 

@@ -60,8 +60,12 @@ final class PolicyCommand {
             for (Path file : files) {
                 try {
                     Policy p = profiles.readerFor(file).read(file);
-                    System.out.printf("%s: valid (policy %s, %s, runtime %s, seccomp %s)%n", file, p.name(),
-                            p.digest(), p.runtime().engineName(), p.seccomp().name());
+                    System.out.printf("%s: valid (policy %s, %s, runtime %s, seccomp %s, teams %s)%n", file, p.name(),
+                            p.digest(), p.runtime().engineName(), p.seccomp().name(),
+                            p.teams().isEmpty() ? "none" : String.join(",", p.teams()));
+                    if (p.teams().isEmpty()) {
+                        System.out.printf("  note: no 'teams': no team's jobs may use this policy%n");
+                    }
                 } catch (PolicyException e) {
                     invalid++;
                     System.out.printf("%s: INVALID, %d problem(s)%n", file, e.violations().size());

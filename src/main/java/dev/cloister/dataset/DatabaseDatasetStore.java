@@ -9,7 +9,7 @@ import java.util.List;
 
 /**
  * Registrations in the service's database (table {@code datasets}, Flyway migration V3), so that a restarted service
- * knows every dataset, its owner, digest and verified signature without registering it again. The signature's bundle
+ * knows every dataset, its owning team, digest and verified signature without registering it again. The signature's bundle
  * is kept whole: admission verifies it again under each job's policy.
  */
 public final class DatabaseDatasetStore implements DatasetStore {
@@ -28,6 +28,7 @@ public final class DatabaseDatasetStore implements DatasetStore {
                 row = new DatasetRow();
                 row.name = d.name();
             }
+            row.team = d.team();
             row.directory = d.directory().toString();
             row.digest = d.digest().toString();
             row.files = d.files();
@@ -47,7 +48,7 @@ public final class DatabaseDatasetStore implements DatasetStore {
         DatasetSignature signature = row.signatureBundle == null ? null : new DatasetSignature(row.signatureIdentity,
                 row.signatureIssuer, row.signatureFile, DatasetSignature.Source.valueOf(row.signatureSource),
                 row.signatureBundle);
-        return new Dataset(row.name, Path.of(row.directory), Digest.parse(row.digest), row.files, row.bytes,
-                row.registeredAt, signature);
+        return new Dataset(row.name, row.team, Path.of(row.directory), Digest.parse(row.digest), row.files,
+                row.bytes, row.registeredAt, signature);
     }
 }

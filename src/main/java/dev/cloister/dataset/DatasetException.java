@@ -7,6 +7,8 @@ public class DatasetException extends Exception {
 
     /** The request field a refusal is about when it is not the dataset's name. */
     public static final String FIELD_SIGNATURE = "signature";
+    /** The owning team given at registration. */
+    public static final String FIELD_TEAM = "team";
 
     private final Kind kind;
     private final String field;
@@ -25,7 +27,7 @@ public class DatasetException extends Exception {
         return kind;
     }
 
-    /** The field at fault: {@code name} (the dataset itself) or {@link #FIELD_SIGNATURE}. */
+    /** The field at fault: {@code name} (the dataset itself), {@link #FIELD_SIGNATURE} or {@link #FIELD_TEAM}. */
     public String field() {
         return field;
     }

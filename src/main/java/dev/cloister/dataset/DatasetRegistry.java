@@ -51,24 +51,40 @@ public final class DatasetRegistry {
         store.loadAll().forEach(d -> byName.put(d.name(), d));
     }
 
-    /** Registers (or re-registers, taking a fresh digest) the directory {@code root/name}; see the class comment. */
-    public Dataset register(String name) throws DatasetException {
-        return register(name, null, Map.of());
+    /** A team name, as tokens, job specs, datasets and policies carry it. */
+    public static final Pattern TEAM = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
+
+    /**
+     * Registers (or re-registers, taking a fresh digest) the directory {@code root/name} for {@code team}; see the
+     * class comment.
+     */
+    public Dataset register(String name, String team) throws DatasetException {
+        return register(name, team, null, Map.of());
     }
 
     /**
-     * Registers (or re-registers) {@code root/name}, verifying its signature when it has one.
+     * Registers (or re-registers) {@code root/name} for {@code team}, verifying its signature when it has one. A
+     * dataset keeps its owning team: registering it again for another team is a conflict.
      *
      * @param bundleJson the Sigstore bundle given with the request, or null to use {@code root/<name>.sigstore.json}
      *                   if that file exists
      * @param candidates the signature requirements that may accept the dataset, keyed by the policy stating each; a
      *                   signed dataset is registered when any one of them accepts its signature
      */
-    public Dataset register(String name, String bundleJson, Map<String, SignatureRequirement> candidates)
-            throws DatasetException {
+    public synchronized Dataset register(String name, String team, String bundleJson,
+                                         Map<String, SignatureRequirement> candidates) throws DatasetException {
         if (name == null || !NAME.matcher(name).matches() || name.contains("..")) {
             throw new DatasetException(DatasetException.Kind.INVALID,
                     "dataset name must be lowercase letters, digits, '.', '_' or '-' (a name, never a path)");
+        }
+        if (team == null || !TEAM.matcher(team).matches()) {
+            throw new DatasetException(DatasetException.Kind.INVALID, DatasetException.FIELD_TEAM,
+                    "team must be a team name (lowercase letters, digits, '-', '_')");
+        }
+        Dataset existing = byName.get(name);
+        if (existing != null && !existing.ownedBy(team)) {
+            throw new DatasetException(DatasetException.Kind.CONFLICT, DatasetException.FIELD_TEAM,
+                    "dataset '" + name + "' belongs to another team; it is not re-registered for team '" + team + "'");
         }
         Path dir = root.resolve(name);
         if (!dir.normalize().getParent().equals(root) || !Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
@@ -97,7 +113,7 @@ public final class DatasetRegistry {
                         + ") refused: " + e.getMessage());
             }
         }
-        Dataset d = new Dataset(name, dir, r.digest(), r.files(), r.bytes(),
+        Dataset d = new Dataset(name, team, dir, r.digest(), r.files(), r.bytes(),
                 clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MICROS), signature); // as the database keeps it
         store.save(d);
         byName.put(name, d);
@@ -135,6 +151,11 @@ public final class DatasetRegistry {
 
     public Optional<Dataset> find(String name) {
         return Optional.ofNullable(byName.get(name));
+    }
+
+    /** The dataset {@code name} if {@code team} owns it: another team's dataset is not found, exactly like none. */
+    public Optional<Dataset> find(String name, String team) {
+        return find(name).filter(d -> d.ownedBy(team));
     }
 
     public List<Dataset> all() {

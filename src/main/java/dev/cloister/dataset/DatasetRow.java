@@ -18,6 +18,8 @@ class DatasetRow extends PanacheEntityBase {
     @Id
     @Column(length = 64)
     public String name;
+    @Column(nullable = false, length = 64)
+    public String team;
     @Column(nullable = false, length = 4096)
     public String directory;
     @Column(nullable = false, length = 71)

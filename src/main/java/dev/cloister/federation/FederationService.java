@@ -230,12 +230,14 @@ public final class FederationService implements AutoCloseable {
     private void admitSite(String at, String site, JobSpec job, Map<String, Policy> outPolicies,
                            Map<String, Dataset> outDatasets, List<Violation> violations) {
         Optional<Policy> policy = policies.find(job.policy());
-        Optional<Dataset> dataset = datasets.find(job.dataset());
+        // A site mounts only a dataset its own team owns (another team's reads exactly like an unknown one).
+        Optional<Dataset> dataset = datasets.find(job.dataset(), job.team());
         if (policy.isEmpty()) {
             violations.add(new Violation(at + ".policy", "unknown policy '" + job.policy() + "'"));
         }
         if (dataset.isEmpty()) {
-            violations.add(new Violation(at + ".dataset", "no registered dataset '" + job.dataset() + "'"));
+            violations.add(new Violation(at + ".dataset", "no registered dataset '" + job.dataset() + "' of team '"
+                    + job.team() + "'"));
         }
         if (policy.isEmpty() || dataset.isEmpty()) {
             return;
@@ -600,7 +602,7 @@ public final class FederationService implements AutoCloseable {
      * One site's log across rounds (and its solo run), in order, each part under a header line. Who may read it is
      * decided by {@link SiteLogAccess} alone.
      *
-     * @param caller the caller's team, or null for the anonymous local caller
+     * @param caller the caller's team
      */
     public String siteLog(String id, String site, String caller) throws FederationException {
         Federation f = find(id);

@@ -1,16 +1,14 @@
 package dev.cloister.federation;
 
 /**
- * The one place that decides who may read a site's log: a site's log is its team's, and no other site's team may
- * read it. Until callers are authenticated (teams and auth are a separate piece of work), every caller is the
- * anonymous local user of the loopback API, who is allowed; the rule to wire then is {@code caller.team ==
- * site.team}.
+ * The one place that decides who may read a site's log: a site's log is its team's, and nobody else may read it
+ * (not another site's team, not the administrator who started the federation, not a reviewer).
  */
 public interface SiteLogAccess {
 
-    /** @param caller the authenticated caller's team, or null for the anonymous local caller */
+    /** @param caller the authenticated caller's team */
     boolean mayRead(String caller, Federation.Site site);
 
-    /** Today's rule: the anonymous local caller reads every log; an authenticated caller only their team's. */
-    SiteLogAccess TEAM_ONLY = (caller, site) -> caller == null || caller.equals(site.team());
+    /** A caller reads only the logs of their own team's sites. */
+    SiteLogAccess TEAM_ONLY = (caller, site) -> caller != null && caller.equals(site.team());
 }

@@ -98,12 +98,14 @@ public final class JobService implements AutoCloseable {
     }
 
     /**
-     * Parses, admits and queues a job. Throws {@link MalformedSpecException} for unreadable bodies and
-     * {@link AdmissionException} with every violation for refused specs; both are audited.
+     * Parses, admits and queues a job for {@code team}, the submitter's own team: a spec for another team is refused,
+     * and the job may mount only a dataset that team owns (another team's dataset is reported exactly like an unknown
+     * one). Throws {@link MalformedSpecException} for unreadable bodies and {@link AdmissionException} with every
+     * violation for refused specs; both are audited.
      */
-    public Job submit(byte[] body, JobSpecReader.Format format, String actor)
+    public Job submit(byte[] body, JobSpecReader.Format format, String actor, String team)
             throws MalformedSpecException, AdmissionException, SandboxException {
-        return submit(body, format, actor, null);
+        return submit(body, format, actor, team, null);
     }
 
     /**
@@ -112,7 +114,10 @@ public final class JobService implements AutoCloseable {
      */
     public Job resubmit(byte[] specJson, JobId original, String actor)
             throws MalformedSpecException, AdmissionException, SandboxException {
-        return submit(specJson, JobSpecReader.Format.JSON, actor, original);
+        // The re-run belongs to the original's team, under the same checks as any of that team's jobs.
+        String team = store.find(original).map(j -> j.spec().team()).orElseThrow(() ->
+                new IllegalStateException("no job " + original));
+        return submit(specJson, JobSpecReader.Format.JSON, actor, team, original);
     }
 
     /** Who hears when a reproduction re-run ends; set once at start-up. */
@@ -120,7 +125,7 @@ public final class JobService implements AutoCloseable {
         this.reproductions = listener;
     }
 
-    private Job submit(byte[] body, JobSpecReader.Format format, String actor, JobId reproductionOf)
+    private Job submit(byte[] body, JobSpecReader.Format format, String actor, String team, JobId reproductionOf)
             throws MalformedSpecException, AdmissionException, SandboxException {
         if (!accepting) {
             throw new SandboxException(SandboxException.Kind.ENGINE, "the service is shutting down and admits no jobs");
@@ -134,6 +139,10 @@ public final class JobService implements AutoCloseable {
         }
         JobSpec spec = parsed.spec();
         List<Violation> violations = new ArrayList<>(parsed.violations());
+        if (spec.team() != null && !spec.team().equals(team)) {
+            violations.add(new Violation("team", "jobs are submitted for the submitter's own team ('" + team
+                    + "'), not '" + spec.team() + "'"));
+        }
 
         Policy policy = null;
         String policyName = spec.policy() == null ? policies.defaultPolicy().name() : spec.policy();
@@ -146,9 +155,10 @@ public final class JobService implements AutoCloseable {
         }
         Dataset dataset = null;
         if (spec.dataset() != null) {
-            dataset = datasets.find(spec.dataset()).orElse(null);
+            dataset = datasets.find(spec.dataset(), team).orElse(null);
             if (dataset == null) {
-                violations.add(new Violation("dataset", "no registered dataset '" + spec.dataset() + "'"));
+                violations.add(new Violation("dataset", "no registered dataset '" + spec.dataset() + "' of team '"
+                        + team + "'"));
             }
         }
         JobId id = JobId.random(random);

@@ -65,6 +65,10 @@ public final class Admission {
      */
     public ContainerPlan admit(JobId id, JobSpec spec, Policy policy, Dataset dataset) throws AdmissionException {
         List<Violation> violations = new ArrayList<>();
+        if (!policy.allowsTeam(spec.team())) {
+            violations.add(new Violation("team", "policy '" + policy.name() + "' does not admit jobs of team '"
+                    + spec.team() + "'"));
+        }
 
         ImageRef image = null;
         try {

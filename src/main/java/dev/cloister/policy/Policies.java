@@ -11,15 +11,34 @@ import java.util.Optional;
 import java.util.TreeMap;
 import java.util.stream.Stream;
 
-/** The set of reviewed policies loaded from one directory, with the default used when a job names none. */
+/**
+ * The set of reviewed policies loaded from one directory, with the default used when a job names none. An
+ * administrator may {@link #reload()} it: the new set replaces the old one whole, or not at all when any file is
+ * invalid; a job keeps the policy (and digest) it was admitted under.
+ */
 public final class Policies {
 
-    private final Map<String, Policy> byName;
+    private volatile Map<String, Policy> byName;
     private final String defaultName;
+    private final Path dir;
+    private final Path seccompDir;
 
-    private Policies(Map<String, Policy> byName, String defaultName) {
+    private Policies(Map<String, Policy> byName, String defaultName, Path dir, Path seccompDir) {
         this.byName = Collections.unmodifiableMap(byName);
         this.defaultName = defaultName;
+        this.dir = dir;
+        this.seccompDir = seccompDir;
+    }
+
+    /**
+     * Reads the directory again and, when every file is valid and the default policy is still there, replaces the
+     * set; otherwise throws {@link PolicyException} with every problem and keeps the current set.
+     *
+     * @return the policies as loaded now
+     */
+    public synchronized List<Policy> reload() {
+        byName = load(dir, seccompDir, defaultName).byName;
+        return all();
     }
 
     /**
@@ -53,7 +72,7 @@ public final class Policies {
             throw new PolicyException(dir.toString(), List.of(new Violation("cloister.policies.default",
                     "default policy '" + defaultName + "' is not among " + policies.keySet())));
         }
-        return new Policies(policies, defaultName);
+        return new Policies(policies, defaultName, dir, seccompDir);
     }
 
     public Optional<Policy> find(String name) {

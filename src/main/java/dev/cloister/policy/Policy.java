@@ -16,6 +16,8 @@ import java.util.Optional;
  * @param digest             SHA-256 of the policy file's exact bytes, recorded with every job admitted under it
  * @param datasetSignature   whose Sigstore signature a job's dataset must carry ({@code requireDatasetSignature}),
  *                           or null when the policy requires none
+ * @param teams              the teams whose jobs may run under this policy; a file without {@code teams} names none,
+ *                           so no team can use the policy until a reviewer names them
  * @param acceptedExceptions probe outcomes of the escape suite ({@code deploy/probes}) that reviewers accepted
  *                           for this policy, each with its reason; they decide nothing at admission, they are the
  *                           evidence that the probe suite's test checks the measured outcomes against
@@ -39,7 +41,8 @@ public record Policy(
         Duration stopGrace,
         SignatureRequirement datasetSignature,
         List<AcceptedException> acceptedExceptions,
-        boolean federatedInput) {
+        boolean federatedInput,
+        List<String> teams) {
 
     /**
      * A probe (by name) that may report "allowed" under this policy, and why reviewers accept it.
@@ -54,15 +57,12 @@ public record Policy(
         allowedImageRepositories = List.copyOf(allowedImageRepositories);
         allowedDatasets = List.copyOf(allowedDatasets);
         acceptedExceptions = acceptedExceptions == null ? List.of() : List.copyOf(acceptedExceptions);
+        teams = teams == null ? List.of() : List.copyOf(teams);
     }
 
-    /** A policy with no accepted probe exceptions. */
-    public Policy(String name, String description, Digest digest, List<String> allowedImageRepositories,
-                  ContainerRuntime runtime, SeccompProfile seccomp, UserId user, ByteSize tmpSize, ByteSize shmSize,
-                  Limits limits, ByteSize logSize, ByteSize outputSize, List<String> allowedDatasets,
-                  Duration stopGrace, SignatureRequirement datasetSignature) {
-        this(name, description, digest, allowedImageRepositories, runtime, seccomp, user, tmpSize, shmSize, limits,
-                logSize, outputSize, allowedDatasets, stopGrace, datasetSignature, List.of(), false);
+    /** Whether jobs of {@code team} may run under this policy. */
+    public boolean allowsTeam(String team) {
+        return team != null && teams.contains(team);
     }
 
     /** The accepted exception for {@code probe}, if this policy lists one. */

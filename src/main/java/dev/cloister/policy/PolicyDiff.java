@@ -65,6 +65,7 @@ public record PolicyDiff(String from, String to, List<Change> changes) {
         more("limits.logSize", a.logSize(), b.logSize(), ByteSize::compareTo, out);
         more("limits.outputSize", a.outputSize(), b.outputSize(), ByteSize::compareTo, out);
         list("datasets.allowed", a.allowedDatasets(), b.allowedDatasets(), "datasets jobs may mount", out);
+        list("teams", a.teams(), b.teams(), "teams whose jobs may use the policy", out);
         signature(a.requiredDatasetSignature().orElse(null), b.requiredDatasetSignature().orElse(null), out);
         if (a.federatedInput() != b.federatedInput()) {
             out.add(new Change(b.federatedInput() ? Direction.LOOSENS : Direction.TIGHTENS, "federation.allowInput",

@@ -27,6 +27,7 @@ import java.util.regex.Pattern;
  * allowed); unsafe values (root, a network, no seccomp, a writable root) are errors, as are unknown keys.
  * {@code requireDatasetSignature} is an opt-in tightening: absent, no dataset signature is checked.
  * {@code acceptedExceptions} records probe outcomes reviewers accepted (see {@link Policy.AcceptedException}).
+ * {@code teams} names the teams whose jobs may use the policy; absent, no team may.
  */
 public final class PolicyReader {
 
@@ -209,6 +210,13 @@ public final class PolicyReader {
         Fields federation = f.object("federation");
         boolean federatedInput = federation.bool("allowInput").orElse(false);
         federation.rejectUnknown();
+        // Absent: no team may use the policy (the closed default); an empty list says the same, explicitly.
+        List<String> teams = f.texts("teams").orElse(List.of());
+        for (String team : teams) {
+            if (!dev.cloister.dataset.DatasetRegistry.TEAM.matcher(team).matches()) {
+                f.violation("teams", "'" + team + "' is not a team name (lowercase letters, digits, '-', '_')");
+            }
+        }
 
         f.rejectUnknown(REFUSED_KEYS);
         if (!violations.isEmpty()) {
@@ -216,7 +224,7 @@ public final class PolicyReader {
         }
         return new Policy(name, description, Digest.of(bytes), repositories, runtime, seccomp, user, tmp, shm,
                 new Limits(memory, cpus, pids, maxRuntime), log, output, allowedDatasets, grace, datasetSignature,
-                accepted, federatedInput);
+                accepted, federatedInput, teams);
     }
 
     // acceptedExceptions: [{probe: NAME, reason: TEXT}, ...]. Absent means none; an empty value is an error, like

@@ -67,6 +67,7 @@ public record PolicyReport(Instant generatedAt, PolicySettings settings, Seccomp
         t.row("output cap", s.outputSize());
         t.row("image repositories", String.join(", ", s.allowedImageRepositories()) + " (pinned by digest)");
         t.row("datasets", s.allowedDatasets().isEmpty() ? "none" : String.join(", ", s.allowedDatasets()));
+        t.row("teams", s.teams().isEmpty() ? "none (no team may use this policy)" : String.join(", ", s.teams()));
         t.row("dataset signature", s.requireDatasetSignature());
         md.append(t.render()).append('\n');
         if (!s.acceptedExceptions().isEmpty()) {

@@ -12,7 +12,7 @@ public record PolicySettings(String name, String description, String digest, Str
                              String tmpSize, String shmSize, String memory, String memorySwap, double cpus, long pids,
                              String maxRuntime, String stopGrace, String logSize, String outputSize,
                              List<String> allowedDatasets, String requireDatasetSignature,
-                             List<Policy.AcceptedException> acceptedExceptions) {
+                             List<Policy.AcceptedException> acceptedExceptions, List<String> teams) {
 
     public static PolicySettings of(Policy p) {
         return new PolicySettings(p.name(), p.description(), p.digest().toString(), p.runtime().engineName(),
@@ -22,6 +22,6 @@ public record PolicySettings(String name, String description, String digest, Str
                 p.limits().cpus(), p.limits().pids(), DurationText.format(p.limits().maxRuntime()),
                 DurationText.format(p.stopGrace()), p.logSize().toString(), p.outputSize().toString(),
                 p.allowedDatasets(), p.requiredDatasetSignature().map(r -> r.describe()).orElse("not required"),
-                p.acceptedExceptions());
+                p.acceptedExceptions(), p.teams());
     }
 }

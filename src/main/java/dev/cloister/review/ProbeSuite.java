@@ -1,5 +1,7 @@
 package dev.cloister.review;
 
+import dev.cloister.dataset.Dataset;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -74,7 +76,7 @@ public final class ProbeSuite implements AutoCloseable {
      * Submits the first job now (so that a refused image or dataset is refused to the caller) and runs the rest in
      * the background. Throws {@link IllegalStateException} when a run is already in progress.
      */
-    public Running start(Policy policy, String image, String dataset, String actor)
+    public Running start(Policy policy, String image, Dataset dataset, String actor)
             throws MalformedSpecException, AdmissionException, SandboxException {
         Running placeholder = new Running(policy.name(), clock.instant(), null);
         if (!running.compareAndSet(null, placeholder)) {
@@ -115,7 +117,7 @@ public final class ProbeSuite implements AutoCloseable {
         return evidenceDir.resolve(policy + ".json");
     }
 
-    private void finish(Policy policy, String image, String dataset, String actor, Job first, Instant since) {
+    private void finish(Policy policy, String image, Dataset dataset, String actor, Job first, Instant since) {
         try {
             Map<String, ProbeOutcome> results = new LinkedHashMap<>();
             List<String> problems = new ArrayList<>();
@@ -153,17 +155,18 @@ public final class ProbeSuite implements AutoCloseable {
         }
     }
 
-    private Job submit(Policy policy, String image, String dataset, List<String> args, String actor)
+    private Job submit(Policy policy, String image, Dataset dataset, List<String> args, String actor)
             throws MalformedSpecException, AdmissionException, SandboxException {
         Map<String, Object> spec = new LinkedHashMap<>();
         spec.put("name", "probe-suite");
-        spec.put("team", "security");
+        // The probes read the dataset at /data: their jobs belong to the team that owns it, like any job mounting it.
+        spec.put("team", dataset.team());
         spec.put("policy", policy.name());
         spec.put("image", image);
         List<String> command = new ArrayList<>(List.of("python3", PROBE));
         command.addAll(args);
         spec.put("command", command);
-        spec.put("dataset", dataset);
+        spec.put("dataset", dataset.name());
         // The limits the probes compare against: the policy's, as admission will apply them.
         Map<String, Object> hp = new LinkedHashMap<>();
         hp.put("expect_memory", policy.limits().memory().bytes());
@@ -174,7 +177,7 @@ public final class ProbeSuite implements AutoCloseable {
         hp.put("expect_out", policy.outputSize().bytes());
         spec.put("hyperparameters", hp);
         try {
-            return jobs.submit(json.writeValueAsBytes(spec), JobSpecReader.Format.JSON, actor);
+            return jobs.submit(json.writeValueAsBytes(spec), JobSpecReader.Format.JSON, actor, dataset.team());
         } catch (IOException e) {
             throw new IllegalStateException("cannot write a probe job spec", e);
         }

@@ -24,7 +24,7 @@ class ApiValidationTest {
     private static final String PINNED = "cloister/trainer-base@sha256:" + "d".repeat(64);
 
     private static String spec(String extra) {
-        return "{\"name\":\"t\",\"team\":\"oncology\",\"image\":\"" + PINNED + "\",\"command\":[\"true\"]" + extra + "}";
+        return "{\"name\":\"t\",\"team\":\"test\",\"image\":\"" + PINNED + "\",\"command\":[\"true\"]" + extra + "}";
     }
 
     private static ValidatableResponse post(String body, ContentType type) {
@@ -86,7 +86,7 @@ class ApiValidationTest {
 
     @Test
     void unpinnedImageIs422() {
-        post("{\"name\":\"t\",\"team\":\"x\",\"image\":\"cloister/trainer-base:latest\",\"command\":[\"true\"]}",
+        post("{\"name\":\"t\",\"team\":\"test\",\"image\":\"cloister/trainer-base:latest\",\"command\":[\"true\"]}",
                 ContentType.JSON).statusCode(422)
                 .body("violations[0].field", equalTo("image"))
                 .body("violations[0].reason", containsString("not pinned"));
@@ -94,7 +94,7 @@ class ApiValidationTest {
 
     @Test
     void imageOutsideAllowListIs422() {
-        post("{\"name\":\"t\",\"team\":\"x\",\"image\":\"evil/miner@sha256:" + "e".repeat(64) + "\",\"command\":[\"true\"]}",
+        post("{\"name\":\"t\",\"team\":\"test\",\"image\":\"evil/miner@sha256:" + "e".repeat(64) + "\",\"command\":[\"true\"]}",
                 ContentType.JSON).statusCode(422)
                 .body("violations[0].reason", containsString("not allowed by policy 'restricted'"));
     }
@@ -107,7 +107,7 @@ class ApiValidationTest {
 
     @Test
     void unregisteredDatasetIs422() {
-        refused(spec(",\"dataset\":\"nope\"")).body("violations.reason", hasItem("no registered dataset 'nope'"));
+        refused(spec(",\"dataset\":\"nope\"")).body("violations.reason", hasItem("no registered dataset 'nope' of team 'test'"));
     }
 
     @Test
@@ -124,7 +124,7 @@ class ApiValidationTest {
 
     @Test
     void yamlSpecIsCheckedTheSameWay() {
-        given().contentType("application/yaml").body(("name: t\nteam: x\nimage: " + PINNED + "\ncommand: [\"true\"]\nhostPid: true\n").getBytes())
+        given().contentType("application/yaml").body(("name: t\nteam: test\nimage: " + PINNED + "\ncommand: [\"true\"]\nhostPid: true\n").getBytes())
                 .post("/api/v1/jobs").then().statusCode(422).body("violations.field", hasItem("hostPid"));
     }
 

@@ -51,7 +51,7 @@ class DeployTest {
     private JsonPath publishExample() {
         String imageId = docker.inspectImageCmd("cloister/example-breast-cancer:latest").exec().getId();
         given().contentType(ContentType.JSON).body("{\"name\":\"breast-cancer\"}").post("/api/v1/datasets").then().statusCode(201);
-        String id = given().contentType(ContentType.JSON).body("{\"name\":\"bc-deploy\",\"team\":\"examples\","
+        String id = given().contentType(ContentType.JSON).body("{\"name\":\"bc-deploy\",\"team\":\"test\","
                         + "\"image\":\"cloister/example-breast-cancer@" + imageId + "\",\"dataset\":\"breast-cancer\","
                         + "\"command\":[\"python3\",\"/opt/cloister/example/train.py\"],\"hyperparameters\":{\"epochs\":50}}")
                 .post("/api/v1/jobs").then().statusCode(201).extract().path("id");

@@ -51,7 +51,7 @@ class JobLifecycleTest {
     }
 
     private static String submit(String command, String extra) {
-        String body = "{\"name\":\"it\",\"team\":\"oncology\",\"image\":\"" + trainerImage + "\","
+        String body = "{\"name\":\"it\",\"team\":\"test\",\"image\":\"" + trainerImage + "\","
                 + "\"command\":[\"python3\",\"-c\"," + quote(command) + "]" + extra + "}";
         return given().contentType(ContentType.JSON).body(body).post("/api/v1/jobs").then().statusCode(201)
                 .body("state", equalTo("QUEUED")).extract().path("id");

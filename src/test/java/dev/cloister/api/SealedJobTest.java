@@ -51,7 +51,7 @@ class SealedJobTest {
         String script = "import json, os\\nos.makedirs('/out/sub', exist_ok=True)\\n"
                 + "open('/out/sub/a.txt','w').write('a')\\nopen('/out/sub-b.txt','w').write('b')\\n"
                 + "open('/out/weights.json','w').write(json.dumps({'w': [1, 2, 3]}))\\nopen('/out/empty','w').close()";
-        jobId = given().contentType(ContentType.JSON).body("{\"name\":\"seal\",\"team\":\"oncology\",\"image\":"
+        jobId = given().contentType(ContentType.JSON).body("{\"name\":\"seal\",\"team\":\"test\",\"image\":"
                         + "\"cloister/trainer-base@" + imageDigest + "\",\"dataset\":\"breast-cancer\","
                         + "\"command\":[\"python3\",\"-c\",\"" + script + "\"]}")
                 .post("/api/v1/jobs").then().statusCode(201).extract().path("id");

@@ -24,7 +24,7 @@ class DatasetSignaturesTest {
     private Dataset registered() throws Exception {
         SigstoreVectors.datasetWithArtifact(root, "data");
         return new DatasetRegistry(root, Clock.systemUTC())
-                .register("data", SigstoreVectors.bundle(BUNDLE_V2), Map.of("p", SigstoreVectors.requirementFor(BUNDLE_V2)));
+                .register("data", "test", SigstoreVectors.bundle(BUNDLE_V2), Map.of("p", SigstoreVectors.requirementFor(BUNDLE_V2)));
     }
 
     @Test
@@ -54,7 +54,7 @@ class DatasetSignaturesTest {
     @Test
     void unsignedDatasetIsRefused() throws Exception {
         SigstoreVectors.datasetWithArtifact(root, "plain");
-        Dataset d = new DatasetRegistry(root, Clock.systemUTC()).register("plain");
+        Dataset d = new DatasetRegistry(root, Clock.systemUTC()).register("plain", "test");
         DatasetException e = assertThrows(DatasetException.class,
                 () -> DatasetSignatures.verify(d, SigstoreVectors.requirementFor(BUNDLE_V2)));
         assertTrue(e.getMessage().contains("registered without a signature"), e.getMessage());

@@ -61,6 +61,7 @@ class SignedDatasetApiTest {
         SigstoreVectors.Signer s = SigstoreVectors.signer(SigstoreVectors.BUNDLE_V3);
         Files.writeString(policies.resolve("signed.yaml"), """
                 name: signed
+                teams: [test]
                 images:
                   allowedRepositories: [cloister/trainer-base]
                 datasets:
@@ -126,7 +127,7 @@ class SignedDatasetApiTest {
     void jobOnAnUnsignedDatasetIsRefusedUnderASigningPolicy() {
         register("{\"name\":\"plain-data\"}").statusCode(201);
         given().contentType(ContentType.JSON)
-                .body("{\"name\":\"t\",\"team\":\"oncology\",\"policy\":\"signed\",\"image\":\"cloister/trainer-base@sha256:"
+                .body("{\"name\":\"t\",\"team\":\"test\",\"policy\":\"signed\",\"image\":\"cloister/trainer-base@sha256:"
                         + "d".repeat(64) + "\",\"command\":[\"true\"],\"dataset\":\"plain-data\"}")
                 .post("/api/v1/jobs").then().statusCode(422)
                 .body("violations.field", hasItem("dataset"))

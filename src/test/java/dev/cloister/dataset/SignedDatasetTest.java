@@ -41,7 +41,7 @@ class SignedDatasetTest {
     }
 
     private DatasetException refused(String name, String bundleJson, Map<String, SignatureRequirement> candidates) {
-        DatasetException e = assertThrows(DatasetException.class, () -> registry().register(name, bundleJson, candidates));
+        DatasetException e = assertThrows(DatasetException.class, () -> registry().register(name, "test", bundleJson, candidates));
         assertEquals(DatasetException.Kind.INVALID, e.kind());
         assertEquals("signature", e.field());
         return e;
@@ -55,7 +55,7 @@ class SignedDatasetTest {
             assertEquals("appu@google.com", expected.identity(), "the vectors' leaf certificate");
             assertEquals("https://accounts.google.com", expected.issuer());
 
-            Dataset d = registry().register("signed-" + vector.replace('.', '-'), bundle(vector),
+            Dataset d = registry().register("signed-" + vector.replace('.', '-'), "test", bundle(vector),
                     only(requirementFor(vector)));
 
             DatasetSignature s = d.signature();
@@ -71,7 +71,7 @@ class SignedDatasetTest {
     @Test
     void dsseBundleFromACiWorkflowRegisters() throws Exception {
         SigstoreVectors.datasetWithArtifact(root, "ci");
-        Dataset d = registry().register("ci", bundle(BUNDLE_DSSE), only(requirementFor(BUNDLE_DSSE)));
+        Dataset d = registry().register("ci", "test", bundle(BUNDLE_DSSE), only(requirementFor(BUNDLE_DSSE)));
         assertEquals(SigstoreVectors.signer(BUNDLE_DSSE).identity(), d.signature().identity());
         assertTrue(d.signature().identity().startsWith("https://github.com/"), d.signature().identity());
     }
@@ -81,7 +81,7 @@ class SignedDatasetTest {
         SigstoreVectors.datasetWithArtifact(root, "beside");
         Files.writeString(root.resolve("beside" + DatasetRegistry.BUNDLE_SUFFIX), bundle(BUNDLE_V3));
 
-        Dataset d = registry().register("beside", null, only(requirementFor(BUNDLE_V3)));
+        Dataset d = registry().register("beside", "test", null, only(requirementFor(BUNDLE_V3)));
 
         assertEquals(DatasetSignature.Source.BESIDE_DATA, d.signature().source());
         assertEquals("appu@google.com", d.signature().identity());
@@ -92,7 +92,7 @@ class SignedDatasetTest {
     void requestBundleTakesPrecedenceOverTheFileBesideTheData() throws Exception {
         SigstoreVectors.datasetWithArtifact(root, "both");
         Files.writeString(root.resolve("both" + DatasetRegistry.BUNDLE_SUFFIX), "not a bundle");
-        Dataset d = registry().register("both", bundle(BUNDLE_V2), only(requirementFor(BUNDLE_V2)));
+        Dataset d = registry().register("both", "test", bundle(BUNDLE_V2), only(requirementFor(BUNDLE_V2)));
         assertEquals(DatasetSignature.Source.REQUEST, d.signature().source());
     }
 
@@ -148,7 +148,7 @@ class SignedDatasetTest {
         assertTrue(refused("data", bundle(BUNDLE_V2), Map.of()).getMessage()
                 .contains("no policy sets requireDatasetSignature"));
         Files.writeString(root.resolve("data" + DatasetRegistry.BUNDLE_SUFFIX), bundle(BUNDLE_V2));
-        DatasetException e = assertThrows(DatasetException.class, () -> registry().register("data"));
+        DatasetException e = assertThrows(DatasetException.class, () -> registry().register("data", "test"));
         assertTrue(e.getMessage().contains("data.sigstore.json"), e.getMessage());
     }
 
@@ -168,7 +168,7 @@ class SignedDatasetTest {
                 List.of("https://accounts.google.com"), SigstoreVectors.trustedRoot());
         Map<String, SignatureRequirement> both = new java.util.TreeMap<>(Map.of("a-other", other,
                 "b-right", requirementFor(BUNDLE_V2)));
-        assertEquals("appu@google.com", registry().register("data", bundle(BUNDLE_V2), both).signature().identity());
+        assertEquals("appu@google.com", registry().register("data", "test", bundle(BUNDLE_V2), both).signature().identity());
 
         DatasetException e = refused("data", bundle(BUNDLE_V2), Map.of("a-other", other, "c-other", other));
         assertTrue(e.getMessage().contains("policy 'a-other'") && e.getMessage().contains("policy 'c-other'"),
@@ -213,7 +213,7 @@ class SignedDatasetTest {
     @Test
     void unsignedDatasetsStillRegister() throws Exception {
         SigstoreVectors.datasetWithArtifact(root, "plain");
-        Dataset d = registry().register("plain");
+        Dataset d = registry().register("plain", "test");
         assertNull(d.signature());
         assertTrue(d.signed().isEmpty());
     }

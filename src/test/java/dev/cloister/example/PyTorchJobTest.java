@@ -86,6 +86,10 @@ class PyTorchJobTest {
     void dataLoaderWorkersTrainUnderRestricted() throws IOException {
         String spec = Files.readString(EXAMPLE.resolve("job.json"));
         assertTrue(spec.contains("\"IMAGE\""), "job.json has the IMAGE placeholder");
+        // Submitted by the tests' token, whose team is 'test' (a job is submitted for the submitter's own team).
+        String team = spec.replaceFirst("\"team\"\\s*:\\s*\"examples\"", "\"team\": \"test\"");
+        assertTrue(!team.equals(spec), "job.json names team examples");
+        spec = team;
         Instant submitted = Instant.now();
         String id = given().contentType(ContentType.JSON).body(spec.replace("\"IMAGE\"", "\"" + image + "\""))
                 .post("/api/v1/jobs").then().statusCode(201).extract().path("id");

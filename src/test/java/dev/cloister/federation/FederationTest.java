@@ -1,5 +1,8 @@
 package dev.cloister.federation;
 
+import dev.cloister.auth.Roles;
+import dev.cloister.auth.TestTokens;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -47,6 +50,9 @@ class FederationTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final List<String> DATASETS = List.of("fed-site-a", "fed-site-b", "fed-site-c", "fed-heldout");
+    /** Each dataset's owning team, as in the example (deploy/examples/federated): a site runs as its data's team. */
+    private static final java.util.Map<String, String> OWNERS = java.util.Map.of("fed-site-a", "oncology-a",
+            "fed-site-b", "oncology-b", "fed-site-c", "oncology-c", "fed-heldout", "evaluation");
     private static String image;
 
     @TempDir
@@ -68,8 +74,8 @@ class FederationTest {
             if (!Files.isDirectory(Path.of("/var/lib/cloister/datasets", d))) {
                 throw new IllegalStateException("dataset " + d + " is missing: run deploy/examples/federated/setup.sh");
             }
-            given().contentType(ContentType.JSON).body("{\"name\":\"" + d + "\"}").post("/api/v1/datasets")
-                    .then().statusCode(201);
+            given().contentType(ContentType.JSON).body("{\"name\":\"" + d + "\",\"team\":\"" + OWNERS.get(d) + "\"}")
+                    .post("/api/v1/datasets").then().statusCode(201);
         }
     }
 
@@ -95,7 +101,7 @@ class FederationTest {
 
     private static void site(ObjectNode spec, String name, String dataset, String fault) {
         ObjectNode site = ((com.fasterxml.jackson.databind.node.ArrayNode) spec.get("sites")).addObject();
-        site.put("name", name).put("team", "team-" + name).put("dataset", dataset).put("policy", "federated");
+        site.put("name", name).put("team", OWNERS.get(dataset)).put("dataset", dataset).put("policy", "federated");
         if (fault != null) {
             site.putObject("env").put("FAULT", fault);
         }
@@ -194,11 +200,18 @@ class FederationTest {
         assertRejected(stale, pem, "model/: ");
 
         // Per-site logs: every round of the site, and nothing of another site.
-        String log = given().get("/api/v1/federations/" + id + "/sites/site-b/log").then().statusCode(200)
-                .extract().asString();
+        String siteB = TestTokens.ofRunningService().issue("oncology-b-member", "oncology-b",
+                List.of(Roles.SUBMITTER), Duration.ofMinutes(10));
+        String log = given().auth().oauth2(siteB).get("/api/v1/federations/" + id + "/sites/site-b/log").then()
+                .statusCode(200).extract().asString();
+        // Nobody but the site's team reads it: not the administrator who started the federation (the default test
+        // token, team 'test', every role), not another site's team.
+        given().get("/api/v1/federations/" + id + "/sites/site-b/log").then().statusCode(403)
+                .contentType("application/problem+json");
+        given().auth().oauth2(siteB).get("/api/v1/federations/" + id + "/sites/site-a/log").then().statusCode(403);
         assertTrue(log.contains("--- site-b round-0001 ---") && log.contains("--- site-b round-0003 ---"), log);
         assertTrue(log.contains("fed-site-b") || log.contains("130 rows"), log);
-        given().get("/api/v1/federations/" + id + "/sites/nope/log").then().statusCode(404)
+        given().auth().oauth2(siteB).get("/api/v1/federations/" + id + "/sites/nope/log").then().statusCode(404)
                 .contentType("application/problem+json");
     }
 

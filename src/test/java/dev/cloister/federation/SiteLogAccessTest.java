@@ -17,6 +17,6 @@ class SiteLogAccessTest {
         assertTrue(SiteLogAccess.TEAM_ONLY.mayRead("oncology-a", SITE));
         assertFalse(SiteLogAccess.TEAM_ONLY.mayRead("oncology-b", SITE), "another site's team");
         assertFalse(SiteLogAccess.TEAM_ONLY.mayRead("", SITE));
-        assertTrue(SiteLogAccess.TEAM_ONLY.mayRead(null, SITE), "the anonymous local caller of the loopback API");
+        assertFalse(SiteLogAccess.TEAM_ONLY.mayRead(null, SITE), "no caller, no log");
     }
 }

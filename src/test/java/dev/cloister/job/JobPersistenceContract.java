@@ -67,13 +67,13 @@ abstract class JobPersistenceContract {
 
     @Test
     void registeredDatasetsWithTheirSignaturesAreKnownAfterARestart() throws Exception {
-        Dataset registered = datasets.register("breast-cancer");
+        Dataset registered = datasets.register("breast-cancer", "test");
         DatasetRegistry restarted = new DatasetRegistry(Path.of("/var/lib/cloister/datasets"), java.time.Clock.systemUTC(),
                 new DatabaseDatasetStore());
         assertEquals(registered, restarted.find("breast-cancer").orElseThrow(), "as a restarted service reads it");
 
         // A signed registration keeps its verified identity and the whole bundle (admission verifies it again).
-        Dataset signed = new Dataset("persist-signed", Path.of("/var/lib/cloister/datasets/persist-signed"),
+        Dataset signed = new Dataset("persist-signed", "test", Path.of("/var/lib/cloister/datasets/persist-signed"),
                 Digest.of("data"), 2, 1234, Instant.now().truncatedTo(ChronoUnit.MICROS),
                 new DatasetSignature("ci@example.com", "https://accounts.example.com", "MANIFEST.sha256",
                         DatasetSignature.Source.REQUEST, "{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\"}"));
@@ -124,7 +124,7 @@ abstract class JobPersistenceContract {
 
     @Test
     void aJobWithItsWholeHistoryPlanAndCisResultsIsReadBackEqual() throws Exception {
-        Admitted a = admit("{\"name\":\"persist\",\"team\":\"t\",\"image\":\"" + IMAGE + "\","
+        Admitted a = admit("{\"name\":\"persist\",\"team\":\"test\",\"image\":\"" + IMAGE + "\","
                 + "\"command\":[\"python3\",\"-c\",\"print('ü')\"],\"env\":{\"MODE\":\"fast\"},"
                 + "\"hyperparameters\":{\"epochs\":300,\"lr\":0.1,\"name\":\"x\",\"flag\":true},"
                 + "\"resources\":{\"memory\":\"1g\",\"cpus\":0.5,\"pids\":64},\"maxRuntime\":\"5m\"}");
@@ -158,7 +158,7 @@ abstract class JobPersistenceContract {
 
     @Test
     void aRefusedChangeLeavesTheStoredJobAsItWas() throws Exception {
-        Admitted a = admit("{\"name\":\"refused\",\"team\":\"t\",\"image\":\"" + IMAGE + "\",\"command\":[\"true\"]}");
+        Admitted a = admit("{\"name\":\"refused\",\"team\":\"test\",\"image\":\"" + IMAGE + "\",\"command\":[\"true\"]}");
         store.add(a.job, a.plan);
         store.update(a.job.id(), j -> j.moveTo(JobState.CANCELLED, Instant.now(), "cancelled on request"));
         Job cancelled = store.find(a.job.id()).orElseThrow();
@@ -175,7 +175,7 @@ abstract class JobPersistenceContract {
 
     @Test
     void anIdIsStoredOnce() throws Exception {
-        Admitted a = admit("{\"name\":\"twice\",\"team\":\"t\",\"image\":\"" + IMAGE + "\",\"command\":[\"true\"]}");
+        Admitted a = admit("{\"name\":\"twice\",\"team\":\"test\",\"image\":\"" + IMAGE + "\",\"command\":[\"true\"]}");
         store.add(a.job, a.plan);
         assertThrows(IllegalStateException.class, () -> store.add(a.job, a.plan));
         assertEquals(1, JobStore.database().all().stream().filter(j -> j.id().equals(a.job.id())).count());

@@ -155,8 +155,8 @@ class JobServiceTest {
     }
 
     private Job submit() throws Exception {
-        String spec = "{\"name\":\"t\",\"team\":\"x\",\"image\":\"" + IMAGE + "\",\"command\":[\"true\"]}";
-        return service.submit(spec.getBytes(StandardCharsets.UTF_8), JobSpecReader.Format.JSON, "test");
+        String spec = "{\"name\":\"t\",\"team\":\"test\",\"image\":\"" + IMAGE + "\",\"command\":[\"true\"]}";
+        return service.submit(spec.getBytes(StandardCharsets.UTF_8), JobSpecReader.Format.JSON, "test", "test");
     }
 
     private Job awaitFinal(JobId id) throws InterruptedException {

@@ -24,11 +24,11 @@ class AdmissionTest {
     private final Policies policies = Policies.load(Path.of("policies"), Path.of("seccomp-profiles"), "restricted");
     private final Policy restricted = policies.find("restricted").orElseThrow();
     private final Admission admission = new Admission(Path.of("/var/lib/cloister/work"));
-    private final Dataset breastCancer = new Dataset("breast-cancer", Path.of("/var/lib/cloister/datasets/breast-cancer"),
+    private final Dataset breastCancer = new Dataset("breast-cancer", "test", Path.of("/var/lib/cloister/datasets/breast-cancer"),
             Digest.of("data"), 1, 4, Instant.EPOCH);
 
     private static JobSpec spec(String image, JobSpec.Resources resources, Duration maxRuntime) {
-        return new JobSpec("bc", "oncology", null, image, List.of("python3", "train.py"), Map.of("MODE", "x"),
+        return new JobSpec("bc", "test", null, image, List.of("python3", "train.py"), Map.of("MODE", "x"),
                 Map.of("epochs", 3L), "breast-cancer", resources, maxRuntime);
     }
 
@@ -131,14 +131,38 @@ class AdmissionTest {
 
     @Test
     void datasetNotAllowedByPolicyIsRefused() {
-        Dataset other = new Dataset("payroll", Path.of("/var/lib/cloister/datasets/payroll"), Digest.of("x"), 1, 1, Instant.EPOCH);
+        Dataset other = new Dataset("payroll", "test", Path.of("/var/lib/cloister/datasets/payroll"), Digest.of("x"), 1, 1, Instant.EPOCH);
         List<Violation> v = refused(spec("cloister/trainer-base@" + DIGEST), restricted, other);
         assertEquals("dataset", v.get(0).field());
     }
 
     @Test
+    void aTeamThePolicyDoesNotNameIsRefused() {
+        JobSpec s = new JobSpec("bc", "payroll", null, "cloister/trainer-base@" + DIGEST, List.of("true"), Map.of(),
+                Map.of(), null, JobSpec.Resources.POLICY_CAPS, null);
+        List<Violation> v = refused(s, restricted, null);
+        assertEquals(List.of("team"), v.stream().map(Violation::field).toList());
+        assertEquals("policy 'restricted' does not admit jobs of team 'payroll'", v.get(0).reason());
+    }
+
+    @Test
+    void aPolicyWithoutTeamsAdmitsNoTeam() {
+        Policy noTeams = new PolicyReader(Path.of("seccomp-profiles")).read("open.yaml", "open", """
+                name: open
+                images:
+                  allowedRepositories: [cloister/trainer-base]
+                """.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        assertEquals(List.of(), noTeams.teams());
+        for (String team : List.of("test", "examples", "")) {
+            JobSpec s = new JobSpec("bc", team, null, "cloister/trainer-base@" + DIGEST, List.of("true"), Map.of(),
+                    Map.of(), null, JobSpec.Resources.POLICY_CAPS, null);
+            assertEquals("team", refused(s, noTeams, null).get(0).field(), team);
+        }
+    }
+
+    @Test
     void allViolationsAreReportedTogether() {
-        Dataset other = new Dataset("payroll", Path.of("/x"), Digest.of("x"), 1, 1, Instant.EPOCH);
+        Dataset other = new Dataset("payroll", "test", Path.of("/x"), Digest.of("x"), 1, 1, Instant.EPOCH);
         JobSpec s = spec("evil/miner:latest", new JobSpec.Resources(null, 99.0, null), null);
         assertEquals(List.of("image", "dataset", "resources.cpus"),
                 refused(s, restricted, other).stream().map(Violation::field).toList());

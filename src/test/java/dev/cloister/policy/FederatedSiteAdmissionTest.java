@@ -25,7 +25,7 @@ class FederatedSiteAdmissionTest {
     private static final JobId ID = new JobId("job-" + "1".repeat(32));
     private final Policies policies = Policies.load(Path.of("policies"), Path.of("seccomp-profiles"), "restricted");
     private final Admission admission = new Admission(Path.of("/var/lib/cloister/work"));
-    private final Dataset siteA = new Dataset("fed-site-a", Path.of("/var/lib/cloister/datasets/fed-site-a"),
+    private final Dataset siteA = new Dataset("fed-site-a", "hospital-a", Path.of("/var/lib/cloister/datasets/fed-site-a"),
             Digest.of("a"), 1, 1, Instant.EPOCH);
 
     private static JobSpec site(String policy, String dataset) {

@@ -86,6 +86,21 @@ class PolicyDiffTest {
     }
 
     @Test
+    void wideningTeamsLoosensAndNarrowingThemTightens() throws IOException {
+        Policy before = shipped("restricted");
+        Policy wider = edited("restricted", "teams: [examples, test]", "teams: [examples, test, payroll]");
+        PolicyDiff.Change added = PolicyDiff.between(before, wider).changes().stream()
+                .filter(c -> c.field().equals("teams")).findFirst().orElseThrow();
+        assertEquals(PolicyDiff.Direction.LOOSENS, added.direction());
+        assertTrue(added.why().contains("payroll"), added.why());
+        Policy none = edited("restricted", "teams: [examples, test]", "");
+        PolicyDiff.Change removed = PolicyDiff.between(before, none).changes().stream()
+                .filter(c -> c.field().equals("teams")).findFirst().orElseThrow();
+        assertEquals(PolicyDiff.Direction.TIGHTENS, removed.direction());
+        assertTrue(PolicyDiff.between(none, before).loosening().stream().anyMatch(c -> c.field().equals("teams")));
+    }
+
+    @Test
     void strictToRestrictedLoosensTheRuntime() {
         PolicyDiff d = PolicyDiff.between(shipped("strict"), shipped("restricted"));
         PolicyDiff.Change runtime = d.changes().stream().filter(c -> c.field().equals("runtime")).findFirst().orElseThrow();

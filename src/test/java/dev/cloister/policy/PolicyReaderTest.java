@@ -36,6 +36,13 @@ class PolicyReaderTest {
     }
 
     @Test
+    void teamsMustBeTeamNames() {
+        PolicyException e = assertThrows(PolicyException.class, () -> read("name: test\nteams: [ok, \"Bad Team\", ../x]\n"));
+        assertEquals(2, e.violations().stream().filter(v -> v.field().equals("teams")).count(), e.violations().toString());
+        assertEquals(List.of("a", "b-c"), read("name: test\nteams: [a, b-c]\n").teams());
+    }
+
+    @Test
     void missingFieldsTakeTheSaferValue() {
         Policy p = read("name: test\n");
         assertEquals(ContainerRuntime.RUNSC, p.runtime(), "gVisor when no runtime is named");
@@ -43,6 +50,7 @@ class PolicyReaderTest {
         assertEquals("training.json", p.seccomp().name());
         assertEquals(List.of(), p.allowedImageRepositories(), "no image allowed by default");
         assertEquals(List.of(), p.allowedDatasets(), "no dataset allowed by default");
+        assertEquals(List.of(), p.teams(), "no team may use a policy that names none");
         assertEquals(128, p.limits().pids());
         assertEquals(Duration.ofMinutes(10), p.limits().maxRuntime());
         assertTrue(p.readOnlyRootfs());

@@ -56,6 +56,7 @@ class RequireDatasetSignatureTest {
     private static String policy(String signature) {
         return """
                 name: test
+                teams: [oncology]
                 images:
                   allowedRepositories: [cloister/trainer-base]
                 datasets:
@@ -79,14 +80,14 @@ class RequireDatasetSignatureTest {
 
     private Dataset signedDataset() throws Exception {
         SigstoreVectors.datasetWithArtifact(datasets, "data");
-        return new DatasetRegistry(datasets, Clock.systemUTC()).register("data",
+        return new DatasetRegistry(datasets, Clock.systemUTC()).register("data", "test",
                 SigstoreVectors.bundle(SigstoreVectors.BUNDLE_V3),
                 Map.of("p", SigstoreVectors.requirementFor(SigstoreVectors.BUNDLE_V3)));
     }
 
     private Dataset unsignedDataset() throws Exception {
         SigstoreVectors.datasetWithArtifact(datasets, "data");
-        return new DatasetRegistry(datasets, Clock.systemUTC()).register("data");
+        return new DatasetRegistry(datasets, Clock.systemUTC()).register("data", "test");
     }
 
     @Test

@@ -376,10 +376,10 @@ class RecoveryIT {
     }
 
     private String submit(String image, String program) throws Exception {
-        String body = JSON.writeValueAsString(JSON.createObjectNode().put("name", "recovery").put("team", "it")
+        String body = JSON.writeValueAsString(JSON.createObjectNode().put("name", "recovery").put("team", "test")
                 .put("image", image).set("command", JSON.createArrayNode().add("python3").add("-c").add(program)));
         HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(uri("/api/v1/jobs")).timeout(Duration.ofSeconds(30))
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                .header("Authorization", bearer()).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertEquals(201, r.statusCode(), r.body());
         return JSON.readTree(r.body()).get("id").asText();
@@ -447,8 +447,15 @@ class RecoveryIT {
     }
 
     private HttpResponse<String> get(String path) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(30)).GET().build(),
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(30)).GET();
+        // Health needs no token (and is asked before the first start has generated the issuer key).
+        return HTTP.send(path.startsWith("/q/health") ? b.build() : b.header("Authorization", bearer()).build(),
                 HttpResponse.BodyHandlers.ofString());
+    }
+
+    // A real token from the issuer key the service generated in its data dir (kept across its restarts).
+    private String bearer() {
+        return "Bearer " + dev.cloister.auth.TestTokens.of(data.resolve("auth")).defaultToken();
     }
 
     private URI uri(String path) {

@@ -35,7 +35,7 @@ class InputCheckTest {
         DatasetRegistry datasets = new DatasetRegistry(Files.createDirectories(tmp.resolve("datasets")), Clock.systemUTC());
         Files.createDirectories(tmp.resolve("datasets/d"));
         Files.writeString(tmp.resolve("datasets/d/data.csv"), "a,b\n1,2\n");
-        Digest data = datasets.register("d").digest();
+        Digest data = datasets.register("d", "test").digest();
         RecordedInputs r = new RecordedInputs("{}", "restricted", p.find("restricted").orElseThrow().digest(), IMAGE,
                 "d", data);
         assertEquals(List.of(), InputCheck.changes(r, p, datasets, image -> image));
@@ -48,7 +48,7 @@ class InputCheckTest {
         DatasetRegistry datasets = new DatasetRegistry(Files.createDirectories(tmp.resolve("datasets")), Clock.systemUTC());
         Files.createDirectories(tmp.resolve("datasets/d"));
         Files.writeString(tmp.resolve("datasets/d/data.csv"), "a,b\n1,2\n");
-        Digest data = datasets.register("d").digest();
+        Digest data = datasets.register("d", "test").digest();
         Files.writeString(tmp.resolve("datasets/d/data.csv"), "a,b\n1,3\n");
         RecordedInputs r = new RecordedInputs("{}", "restricted", before.find("restricted").orElseThrow().digest(),
                 IMAGE, "d", data);

@@ -1,0 +1,76 @@
+package dev.cloister.auth;
+
+import org.junit.jupiter.api.Test;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/** Token buckets with a fixed clock: the burst, the refusal with its wait, the refill, one bucket per token. */
+class RateLimiterTest {
+
+    private Instant now = Instant.parse("2026-11-27T10:00:00Z");
+
+    private final RateLimiter limiter = new RateLimiter("submissions", 6, 2, new Clock() {
+        @Override
+        public ZoneOffset getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+    });
+
+    @Test
+    void aBurstThenARefusalThatSaysHowLongToWait() {
+        limiter.take("t1");
+        limiter.take("t1");
+        RateLimitedException e = assertThrows(RateLimitedException.class, () -> limiter.take("t1"));
+        // 6 a minute: one every 10 s.
+        assertEquals(Duration.ofSeconds(10), e.retryAfter());
+        assertEquals(10, e.retryAfterSeconds());
+        assertEquals("too many submissions with this token; retry after 10 s", e.getMessage());
+    }
+
+    @Test
+    void theBucketRefillsAtTheRate() {
+        limiter.take("t1");
+        limiter.take("t1");
+        now = now.plusSeconds(4);
+        assertEquals(6, assertThrows(RateLimitedException.class, () -> limiter.take("t1")).retryAfterSeconds());
+        now = now.plusSeconds(6);
+        assertDoesNotThrow(() -> limiter.take("t1"));
+        assertThrows(RateLimitedException.class, () -> limiter.take("t1"));
+        // Never more than the burst, however long the token was idle.
+        now = now.plus(Duration.ofHours(1));
+        limiter.take("t1");
+        limiter.take("t1");
+        assertThrows(RateLimitedException.class, () -> limiter.take("t1"));
+    }
+
+    @Test
+    void eachTokenHasItsOwnAllowance() {
+        limiter.take("t1");
+        limiter.take("t1");
+        assertThrows(RateLimitedException.class, () -> limiter.take("t1"));
+        assertDoesNotThrow(() -> limiter.take("t2"));
+    }
+
+    @Test
+    void limitsBelowOneAreRefused() {
+        assertThrows(IllegalArgumentException.class, () -> new RateLimiter("x", 0, 1, Clock.systemUTC()));
+        assertThrows(IllegalArgumentException.class, () -> new RateLimiter("x", 1, 0, Clock.systemUTC()));
+    }
+}
