@@ -1,9 +1,17 @@
 package dev.cloister.audit;
 
 import io.quarkus.narayana.jta.QuarkusTransaction;
+import io.vertx.core.Context;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * The audit log in the service's database (table {@code audit_entries}, Flyway migration V2): one row per entry, the
@@ -30,8 +38,43 @@ public final class DatabaseAuditStore implements AuditStore {
         });
     }
 
+    /** How long a write handed off the event loop may take before the entry counts as not written. */
+    private static final Duration HANDOFF_TIMEOUT = Duration.ofSeconds(10);
+
+    // One daemon thread: entries are written in the order the log hands them over.
+    private final ExecutorService writer = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "audit-writer");
+        t.setDaemon(true);
+        return t;
+    });
+
     @Override
     public void append(long seq, String action, String line) throws IOException {
+        if (!Context.isOnEventLoopThread()) {
+            insert(seq, action, line);
+            return;
+        }
+        // Refusals at the security layer (401/403) are mapped on the event loop, where no transaction may start.
+        // The row is written on a worker and waited for (about a millisecond, as the file's fsync once was), so the
+        // entry is stored before the answer goes out.
+        Future<?> written = writer.submit(() -> {
+            insert(seq, action, line);
+            return null;
+        });
+        try {
+            written.get(HANDOFF_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+        } catch (TimeoutException e) {
+            written.cancel(true);
+            throw new IOException("audit entry " + seq + " was not written within " + HANDOFF_TIMEOUT.toSeconds() + " s");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while writing audit entry " + seq, e);
+        }
+    }
+
+    private static void insert(long seq, String action, String line) throws IOException {
         try {
             QuarkusTransaction.requiringNew().run(() -> {
                 AuditRow row = new AuditRow();

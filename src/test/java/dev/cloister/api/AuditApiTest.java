@@ -1,5 +1,7 @@
 package dev.cloister.api;
 
+import dev.cloister.audit.StoredAudit;
+
 import dev.cloister.cli.Cloister;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;

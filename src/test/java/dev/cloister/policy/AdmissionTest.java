@@ -74,7 +74,7 @@ class AdmissionTest {
 
     @Test
     void determinismAidsArePinnedAndTheSeedIsPassedOn() throws Exception {
-        JobSpec seeded = new JobSpec("bc", "oncology", null, "cloister/trainer-base@" + DIGEST, List.of("python3"),
+        JobSpec seeded = new JobSpec("bc", "test", null, "cloister/trainer-base@" + DIGEST, List.of("python3"),
                 Map.of(), Map.of(), "breast-cancer", new JobSpec.Resources(null, 0.5, null), null, 42L);
         Map<String, String> env = admission.admit(ID, seeded, restricted, breastCancer).env();
         assertEquals("42", env.get("CLOISTER_SEED"));

@@ -25,7 +25,7 @@ class FederatedSiteAdmissionTest {
     private static final JobId ID = new JobId("job-" + "1".repeat(32));
     private final Policies policies = Policies.load(Path.of("policies"), Path.of("seccomp-profiles"), "restricted");
     private final Admission admission = new Admission(Path.of("/var/lib/cloister/work"));
-    private final Dataset siteA = new Dataset("fed-site-a", "hospital-a", Path.of("/var/lib/cloister/datasets/fed-site-a"),
+    private final Dataset siteA = new Dataset("fed-site-a", "oncology-a", Path.of("/var/lib/cloister/datasets/fed-site-a"),
             Digest.of("a"), 1, 1, Instant.EPOCH);
 
     private static JobSpec site(String policy, String dataset) {
@@ -59,6 +59,7 @@ class FederatedSiteAdmissionTest {
         assertEquals(List.of(
                 new Violation("policy", "policy 'restricted' does not allow federated sites (federation.allowInput "
                         + "is not set)"),
+                new Violation("team", "policy 'restricted' does not admit jobs of team 'oncology-a'"),
                 new Violation("image", "repository 'cloister/example-federated' is not allowed by policy 'restricted' "
                         + "(allowed: " + restricted.allowedImageRepositories() + ")"),
                 new Violation("dataset", "dataset 'fed-site-a' is not allowed by policy 'restricted'")), v);

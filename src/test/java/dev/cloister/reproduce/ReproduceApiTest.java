@@ -22,6 +22,7 @@ import org.testcontainers.DockerClientFactory;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -106,15 +107,26 @@ class ReproduceApiTest {
     }
 
     /** Runs the CLI in-process against this test's service; returns exit code and standard output. */
-    private static Object[] cli(String... args) {
+    /** Runs the CLI in process, logged in (a 0600 saved login) with a submitter token of team test. */
+    private static Object[] cli(String... args) throws IOException {
+        Path login = Files.createTempDirectory("cloister-login");
+        Path config = login.resolve("config.json");
+        String token = dev.cloister.auth.TestTokens.ofRunningService().issue("reproducer", "test",
+                List.of(dev.cloister.auth.Roles.SUBMITTER, dev.cloister.auth.Roles.DEPLOYER), Duration.ofMinutes(30));
+        Files.writeString(config, "{\"server\":\"" + server() + "\",\"token\":\"" + token + "\"}");
+        Files.setPosixFilePermissions(config, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         PrintStream original = System.out;
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setProperty("cloister.config", config.toString());
         try {
             int code = Cloister.run(args);
             return new Object[]{code, out.toString(StandardCharsets.UTF_8)};
         } finally {
             System.setOut(original);
+            System.clearProperty("cloister.config");
+            Files.deleteIfExists(config);
+            Files.deleteIfExists(login);
         }
     }
 
@@ -126,7 +138,10 @@ class ReproduceApiTest {
     void theExampleTrainedOnItsCloisterBuiltImageReproducesBitForBit(@TempDir Path tmp) throws Exception {
         String image = builtImage(Path.of("deploy/examples/breast-cancer"), "reproduce-test");
         String spec = new String(Files.readAllBytes(Path.of("deploy/examples/breast-cancer/job.json")),
-                StandardCharsets.UTF_8).replace("\"IMAGE\"", "\"" + image + "\"");
+                StandardCharsets.UTF_8).replace("\"IMAGE\"", "\"" + image + "\"")
+                // Submitted by the tests' token, whose team is 'test' (a job is for the submitter's own team).
+                .replaceFirst("\"team\"\\s*:\\s*\"examples\"", "\"team\": \"test\"");
+        assertTrue(spec.contains("\"team\": \"test\""), "job.json names team examples");
         String original = submit(spec);
         JsonPath first = waitForEnd(original);
         assertEquals("PUBLISHED", first.getString("state"), first.prettify());
@@ -169,7 +184,7 @@ class ReproduceApiTest {
                 .exec().getId();
         String script = "import os, time\\nopen('/out/stamp.txt','w').write(str(time.time_ns()))\\n"
                 + "open('/out/noise.bin','wb').write(os.urandom(32))\\nopen('/out/fixed.txt','w').write('same')";
-        String original = submit("{\"name\":\"clock\",\"team\":\"oncology\",\"image\":\"cloister/trainer-base@" + imageId
+        String original = submit("{\"name\":\"clock\",\"team\":\"test\",\"image\":\"cloister/trainer-base@" + imageId
                 + "\",\"command\":[\"python3\",\"-c\",\"" + script + "\"],\"seed\":7}");
         assertEquals("PUBLISHED", waitForEnd(original).getString("state"));
 
@@ -202,7 +217,7 @@ class ReproduceApiTest {
         Files.writeString(context.resolve("Dockerfile"), "ARG BASE\nFROM ${BASE}\nCOPY nonce.txt /opt/nonce.txt\n");
         Files.writeString(context.resolve("nonce.txt"), java.util.UUID.randomUUID().toString());
         String image = builtImage(context, "gone-test");
-        String sealed = submit("{\"name\":\"gone\",\"team\":\"oncology\",\"image\":\"" + image + "\","
+        String sealed = submit("{\"name\":\"gone\",\"team\":\"test\",\"image\":\"" + image + "\","
                 + "\"command\":[\"python3\",\"-c\",\"open('/out/x','w').write('x')\"]}");
         assertEquals("PUBLISHED", waitForEnd(sealed).getString("state"));
         String imageId = DockerClientFactory.instance().client().inspectImageCmd(image).exec().getId();
@@ -214,7 +229,7 @@ class ReproduceApiTest {
                 .body("violations[0].field", equalTo("image"))
                 .body("violations[0].reason", containsString("is gone"));
 
-        String failed = submit("{\"name\":\"fails\",\"team\":\"oncology\",\"image\":\"cloister/trainer-base@"
+        String failed = submit("{\"name\":\"fails\",\"team\":\"test\",\"image\":\"cloister/trainer-base@"
                 + DockerClientFactory.instance().client().inspectImageCmd("cloister/trainer-base:bookworm").exec().getId()
                 + "\",\"command\":[\"python3\",\"-c\",\"raise SystemExit(3)\"]}");
         assertEquals("FAILED", waitForEnd(failed).getString("state"));

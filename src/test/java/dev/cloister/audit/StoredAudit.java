@@ -1,4 +1,4 @@
-package dev.cloister.api;
+package dev.cloister.audit;
 
 import io.agroal.api.AgroalDataSource;
 import io.quarkus.arc.Arc;
@@ -10,12 +10,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** The audit log's lines as the service's database holds them, read with plain JDBC rather than the log's own code. */
-final class StoredAudit {
+public final class StoredAudit {
 
     private StoredAudit() {
     }
 
-    static List<String> lines() throws Exception {
+    public static List<String> lines() throws Exception {
         AgroalDataSource db = Arc.container().instance(AgroalDataSource.class).get();
         List<String> lines = new ArrayList<>();
         try (Connection c = db.getConnection(); Statement s = c.createStatement();
