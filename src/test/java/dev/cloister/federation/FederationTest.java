@@ -15,6 +15,7 @@ import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -57,6 +58,22 @@ class FederationTest {
 
     @TempDir
     Path tmp;
+
+    /**
+     * A test that asserts on its first round leaves the federation running its later rounds; federations run one at
+     * a time, so the next test's would wait behind it. Stop what is still running.
+     */
+    @AfterEach
+    void cancelWhatIsStillRunning() {
+        List<Map<String, Object>> all = given().get("/api/v1/federations").then().statusCode(200).extract()
+                .jsonPath().getList("$");
+        for (Map<String, Object> f : all) {
+            if (!List.of("SEALED", "FAILED", "CANCELLED").contains(String.valueOf(f.get("state")))) {
+                given().post("/api/v1/federations/" + f.get("id") + "/cancel").then().statusCode(200);
+                awaitEnd(String.valueOf(f.get("id")), Duration.ofMinutes(2));
+            }
+        }
+    }
 
     @BeforeEach
     void requireExample() {
@@ -279,8 +296,8 @@ class FederationTest {
         site(spec, "sleeper", "fed-site-b", "sleep");
         String id = submit(spec);
         Instant until = Instant.now().plus(Duration.ofMinutes(1));
-        while (!given().get("/api/v1/federations/" + id).then().extract().jsonPath()
-                .getList("rounds[0].sites.state").contains("ACCEPTED")) {
+        while (!String.valueOf(given().get("/api/v1/federations/" + id).then().extract().jsonPath()
+                .getList("rounds[0].sites.state")).contains("ACCEPTED")) {
             assertTrue(Instant.now().isBefore(until), "the honest site did not finish round 1 within a minute");
             sleep(250);
         }
