@@ -28,8 +28,8 @@ public final class FederationProvenance {
         ObjectNode root = JSON.createObjectNode();
         root.put("_type", OmsStatement.STATEMENT_TYPE);
         ArrayNode subjects = root.putArray("subject");
-        subject(subjects, manifest.name(), manifest.rootDigest());
-        manifest.resources().forEach(r -> subject(subjects, r.name(), r.digest()));
+        Provenance.subject(subjects, manifest.name(), manifest.rootDigest());
+        manifest.resources().forEach(r -> Provenance.subject(subjects, r.name(), r.digest()));
         root.put("predicateType", Provenance.PREDICATE_TYPE);
         ObjectNode predicate = root.putObject("predicate");
         ObjectNode build = predicate.putObject("buildDefinition");
@@ -64,43 +64,21 @@ public final class FederationProvenance {
             n.put("runtime", s.runtime());
         }
         ArrayNode deps = build.putArray("resolvedDependencies");
-        dependency(deps, Provenance.IMAGE_URI_PREFIX + facts.imageRepository(), facts.imageDigest())
+        Provenance.dependency(deps, Provenance.IMAGE_URI_PREFIX + facts.imageRepository(), facts.imageDigest())
                 .putObject("annotations").put("pinnedBy", facts.imagePinnedBy());
         for (FederationFacts.SiteFacts s : facts.sites()) {
-            dependency(deps, Provenance.DATASET_URI_PREFIX + s.dataset(), s.datasetDigest())
+            Provenance.dependency(deps, Provenance.DATASET_URI_PREFIX + s.dataset(), s.datasetDigest())
                     .putObject("annotations").put("site", s.site());
         }
         java.util.Map<String, Digest> policies = new java.util.LinkedHashMap<>();
         facts.sites().forEach(s -> policies.putIfAbsent(s.policy(), s.policyDigest()));
-        policies.forEach((name, digest) -> dependency(deps, Provenance.POLICY_URI_PREFIX + name, digest)
+        policies.forEach((name, digest) -> Provenance.dependency(deps, Provenance.POLICY_URI_PREFIX + name, digest)
                 .put("name", "policies/" + name + ".yaml"));
-        dependency(deps, INITIAL_URI_PREFIX + facts.federationId(), facts.initialGlobal());
+        Provenance.dependency(deps, INITIAL_URI_PREFIX + facts.federationId(), facts.initialGlobal());
         for (FederationFacts.RecordRef r : facts.roundRecords()) {
-            dependency(deps, ROUND_URI_PREFIX + facts.federationId() + "/" + r.name(), r.digest());
+            Provenance.dependency(deps, ROUND_URI_PREFIX + facts.federationId() + "/" + r.name(), r.digest());
         }
-        ObjectNode run = predicate.putObject("runDetails");
-        run.putObject("builder").put("id", facts.builderId());
-        ObjectNode metadata = run.putObject("metadata");
-        metadata.put("invocationId", facts.federationId());
-        metadata.put("startedOn", facts.startedOn().toString());
-        metadata.put("finishedOn", facts.finishedOn().toString());
-        try {
-            return JSON.writeValueAsBytes(root);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("provenance cannot be serialised", e);
-        }
-    }
-
-    private static void subject(ArrayNode subjects, String name, Digest digest) {
-        ObjectNode s = subjects.addObject();
-        s.put("name", name);
-        s.putObject("digest").put("sha256", digest.hex());
-    }
-
-    private static ObjectNode dependency(ArrayNode deps, String uri, Digest digest) {
-        ObjectNode d = deps.addObject();
-        d.put("uri", uri);
-        d.putObject("digest").put("sha256", digest.hex());
-        return d;
+        return Provenance.finish(root, predicate, facts.builderId(), facts.federationId(), facts.startedOn(),
+                facts.finishedOn());
     }
 }

@@ -83,12 +83,18 @@ public final class Provenance {
         dependency(deps, POLICY_URI_PREFIX + facts.policyName(), facts.policyDigest())
                 .put("name", "policies/" + facts.policyName() + ".yaml");
 
+        return finish(root, predicate, facts.builderId(), facts.jobId(), facts.startedOn(), facts.finishedOn());
+    }
+
+    /** Adds SLSA {@code runDetails} (builder id, invocation id, start and finish) and serialises the statement. */
+    static byte[] finish(ObjectNode root, ObjectNode predicate, String builderId, String invocationId,
+                         java.time.Instant startedOn, java.time.Instant finishedOn) {
         ObjectNode run = predicate.putObject("runDetails");
-        run.putObject("builder").put("id", facts.builderId());
+        run.putObject("builder").put("id", builderId);
         ObjectNode metadata = run.putObject("metadata");
-        metadata.put("invocationId", facts.jobId());
-        metadata.put("startedOn", facts.startedOn().toString());
-        metadata.put("finishedOn", facts.finishedOn().toString());
+        metadata.put("invocationId", invocationId);
+        metadata.put("startedOn", startedOn.toString());
+        metadata.put("finishedOn", finishedOn.toString());
         try {
             return JSON.writeValueAsBytes(root);
         } catch (JsonProcessingException e) {
@@ -96,13 +102,13 @@ public final class Provenance {
         }
     }
 
-    private static void subject(ArrayNode subjects, String name, Digest digest) {
+    static void subject(ArrayNode subjects, String name, Digest digest) {
         ObjectNode s = subjects.addObject();
         s.put("name", name);
         s.putObject("digest").put("sha256", digest.hex());
     }
 
-    private static ObjectNode dependency(ArrayNode deps, String uri, Digest digest) {
+    static ObjectNode dependency(ArrayNode deps, String uri, Digest digest) {
         ObjectNode d = deps.addObject();
         d.put("uri", uri);
         d.putObject("digest").put("sha256", digest.hex());
