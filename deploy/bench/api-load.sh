@@ -23,6 +23,7 @@ PROBES=${PROBES:-500}
 
 command -v wrk >/dev/null || { note "installing wrk (Debian package)"; apt-get install -y -qq wrk >/dev/null; }
 JAVA_OPTS="${JAVA_OPTS:-} -Dcloister.jobs.concurrency=2" "$bench_dir/service.sh" start
+bench_login
 trap '"$bench_dir/service.sh" stop >/dev/null || true' EXIT
 bench_preflight
 bench_results api-load

@@ -23,17 +23,23 @@ python=${PYTHON:-/usr/bin/python3}
 
 die() { echo "$(basename "$0"): $*" >&2; exit 1; }
 
-# The API needs a token: curl reads it from a 0600 config file (-K "$auth"), never from its command line.
-if [ -z "${CLOISTER_TOKEN:-}" ]; then
-    app=${APP_DIR:-/tmp/bench-app}
+# The API needs a token: curl reads it from a 0600 config file (-K "$auth"), never from its command line. Issued from
+# the running bench service's issuer key; scripts that start the service themselves call bench_login after it.
+auth="${DATA_DIR:-/tmp/bench-data}/auth/bench.curl"
+bench_login() {
+    local app=${APP_DIR:-/tmp/bench-app}
     CLOISTER_TOKEN=$(java -cp "$app/app/*:$app/lib/boot/*:$app/lib/main/*" dev.cloister.cli.Cloister token issue \
         --data-dir "${DATA_DIR:-/tmp/bench-data}" --team examples --role submitter,reviewer,deployer,admin --ttl 12h \
         --subject bench 2>/dev/null) || die "cannot issue a token (is the bench service started? deploy/bench/service.sh start)"
+    export CLOISTER_TOKEN
+    # Beside the issuer key, in the service's 0700 auth dir (wiped with the data dir at the next start).
+    (umask 077 && printf 'header = "Authorization: Bearer %s"\n' "$CLOISTER_TOKEN" >"$auth")
+}
+if [ -n "${CLOISTER_TOKEN:-}" ]; then
+    (umask 077 && mkdir -p "$(dirname "$auth")" && printf 'header = "Authorization: Bearer %s"\n' "$CLOISTER_TOKEN" >"$auth")
+elif [ -f "${DATA_DIR:-/tmp/bench-data}/auth/issuer-key.pem" ]; then
+    bench_login
 fi
-export CLOISTER_TOKEN
-# Beside the issuer key, in the service's 0700 auth dir (wiped with the data dir at the next start).
-auth="${DATA_DIR:-/tmp/bench-data}/auth/bench.curl"
-(umask 077 && printf 'header = "Authorization: Bearer %s"\n' "$CLOISTER_TOKEN" >"$auth")
 note() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
 
 bench_preflight() {

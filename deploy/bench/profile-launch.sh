@@ -43,6 +43,7 @@ for _ in $(seq 1 50); do [ -S "$proxy_sock" ] && break; sleep 0.1; done
 
 PORT=$PROFILE_PORT DATA_DIR=/tmp/bench-data-profile LOG="$RESULTS/service.log" \
     JAVA_OPTS="-Dcloister.docker.host=unix://$proxy_sock" "$bench_dir/service.sh" start
+    bench_login
 
 bench_preflight
 bench_results profile-launch
