@@ -50,6 +50,7 @@ import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -80,6 +81,9 @@ class AuthApiTest {
 
     @TestHTTPResource(value = "/", tls = true)
     URL httpsRoot;
+
+    @jakarta.inject.Inject
+    io.smallrye.jwt.auth.principal.JWTParser parser;
 
     @BeforeEach
     void aPublishedJobOfTeamTest() throws Exception {
@@ -291,6 +295,37 @@ class AuthApiTest {
         assertEquals("anonymous", anonymous.get("actor").asText());
         assertEquals("GET /api/v1/keys", anonymous.get("subject").asText());
         assertEquals(401, anonymous.get("details").get("status").asInt());
+    }
+
+    /**
+     * Verified tokens are remembered (so a read costs no signature check), keyed by every byte of the token: once a
+     * token has been accepted, its payload with another signature, or another payload under its signature, is still
+     * refused, and the token itself still passes.
+     */
+    @Test
+    @Order(2)
+    void aRememberedTokenLendsNothingToTokensThatDifferFromIt() throws Exception {
+        assertTrue(io.quarkus.arc.ClientProxy.unwrap(parser) instanceof TokenParser,
+                "bearer tokens are parsed by " + parser.getClass());
+        String valid = token("vera", "test", Roles.REVIEWER);
+        String[] parts = valid.split("\\.");
+        assertEquals(200, send("GET", "/api/v1/whoami", null, valid).statusCode());
+        String otherSignature = parts[0] + "." + parts[1] + "."
+                + token("walt", "test", Roles.REVIEWER).split("\\.")[2];
+        String payload = new String(Base64.getUrlDecoder().decode(parts[1]), StandardCharsets.UTF_8);
+        String widened = payload.replace("\"team\":\"test\"", "\"team\":\"other\"");
+        assertNotEquals(payload, widened, payload);
+        String otherPayload = parts[0] + "." + Base64.getUrlEncoder().withoutPadding()
+                .encodeToString(widened.getBytes(StandardCharsets.UTF_8)) + "." + parts[2];
+        String flippedSignature = parts[0] + "." + parts[1] + "." + parts[2].substring(0, parts[2].length() - 2)
+                + (parts[2].endsWith("AA") ? "BB" : "AA");
+        for (String forged : List.of(otherSignature, otherPayload, flippedSignature)) {
+            HttpResponse<String> r = send("GET", "/api/v1/whoami", null, forged);
+            assertEquals(401, r.statusCode(), forged + " -> " + r.body());
+        }
+        HttpResponse<String> again = send("GET", "/api/v1/whoami", null, valid);
+        assertEquals(200, again.statusCode());
+        assertEquals("test", JSON.readTree(again.body()).get("team").asText(), again.body());
     }
 
     // ---- team isolation --------------------------------------------------------------------------------------------
