@@ -227,5 +227,12 @@ public interface CloisterConfig {
          */
         @WithDefault("120s")
         Duration engineOutage();
+
+        /**
+         * How old the engine's answer that a job's pinned image is on this host may be when the job is admitted
+         * (the run asks again before it creates the container); 0s asks the engine on every submission.
+         */
+        @WithDefault("10s")
+        Duration imageRecheck();
     }
 }

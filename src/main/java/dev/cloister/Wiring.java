@@ -148,8 +148,8 @@ public class Wiring {
 
     @Produces
     @Singleton
-    DockerSandbox sandbox(DockerClient docker, DockerTimeouts timeouts) {
-        return new DockerSandbox(docker, timeouts);
+    DockerSandbox sandbox(DockerClient docker, DockerTimeouts timeouts, CloisterConfig config, Clock clock) {
+        return new DockerSandbox(docker, timeouts, config.docker().imageRecheck(), clock);
     }
 
     /** Opened eagerly: a key that cannot be read stops the service rather than its first seal. */

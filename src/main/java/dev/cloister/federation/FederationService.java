@@ -185,14 +185,7 @@ public final class FederationService implements AutoCloseable {
                         violations);
             }
             if (violations.isEmpty()) {
-                try {
-                    image = runtime.resolve(ImageRef.parse(spec.image()));
-                } catch (SandboxException e) {
-                    if (e.kind() != SandboxException.Kind.IMAGE_NOT_FOUND) {
-                        throw e;
-                    }
-                    violations.add(new Violation("image", e.getMessage()));
-                }
+                image = runtime.admitImage(ImageRef.parse(spec.image()), violations);
             }
         }
         if (!violations.isEmpty()) {

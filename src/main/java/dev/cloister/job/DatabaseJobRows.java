@@ -3,6 +3,7 @@ package dev.cloister.job;
 import dev.cloister.cis.CisResult;
 import dev.cloister.digest.Digest;
 import dev.cloister.policy.ContainerPlan;
+import dev.cloister.policy.SeccompProfile;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import jakarta.persistence.EntityManager;
 import jakarta.persistence.LockModeType;
@@ -15,6 +16,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 
@@ -27,6 +30,7 @@ final class DatabaseJobRows implements JobRows {
 
     // Specs were checked at submission; re-reading the stored JSON only rebuilds the record, so the cap is generous.
     private final JobSpecReader specs = new JobSpecReader(JobRow.LONG_TEXT);
+    private final Set<String> storedProfiles = ConcurrentHashMap.newKeySet();
 
     @Override
     public List<Job> loadAll() {
@@ -53,10 +57,9 @@ final class DatabaseJobRows implements JobRows {
 
     @Override
     public Job insert(Job job, ContainerPlan plan) {
+        // No look-up first: ids are 128 random bits, and the primary key refuses a collision at commit anyway.
+        storeProfile(plan.seccomp());
         return inTransaction(() -> {
-            if (JobRow.findById(job.id().value()) != null) {
-                throw new IllegalStateException("job id collision: " + job.id());
-            }
             JobRow row = new JobRow();
             row.id = job.id().value();
             copy(job, row);
@@ -91,7 +94,32 @@ final class DatabaseJobRows implements JobRows {
     public Optional<ContainerPlan> plan(JobId id) {
         return inTransaction(() -> JobRow.getEntityManager()
                 .createQuery("select j.plan from JobRow j where j.id = :id", String.class)
-                .setParameter("id", id.value()).getResultStream().findFirst().map(JobJson::plan));
+                .setParameter("id", id.value()).getResultStream().findFirst()
+                .map(json -> JobJson.plan(json, DatabaseJobRows::profileText)));
+    }
+
+    // Once per profile text, in its own transaction before the plan that refers to it (a stored profile no plan
+    // uses is harmless). storedProfiles holds digests whose row is committed, so those need no look-up; rows are
+    // never deleted. Synchronized so that a burst of first submissions under a new profile inserts it once.
+    private synchronized void storeProfile(SeccompProfile profile) {
+        String digest = profile.digest().toString();
+        if (storedProfiles.contains(digest)) {
+            return;
+        }
+        QuarkusTransaction.requiringNew().run(() -> {
+            if (SeccompProfileRow.findById(digest) == null) {
+                SeccompProfileRow row = new SeccompProfileRow();
+                row.digest = digest;
+                row.name = profile.name();
+                row.json = profile.json();
+                row.persist();
+            }
+        });
+        storedProfiles.add(digest);
+    }
+
+    private static Optional<String> profileText(Digest digest) {
+        return SeccompProfileRow.<SeccompProfileRow>findByIdOptional(digest.toString()).map(r -> r.json);
     }
 
     @Override

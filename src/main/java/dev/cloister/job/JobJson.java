@@ -7,9 +7,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import dev.cloister.cis.CisResult;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cloister.digest.Digest;
 import dev.cloister.policy.ContainerPlan;
 
 import java.util.List;
+import java.util.Optional;
+import java.util.function.Function;
 
 /**
  * The JSON columns of a job: its plan (so that a restarted service runs or settles exactly what admission decided,
@@ -24,16 +28,41 @@ final class JobJson {
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
     private static final TypeReference<List<CisResult>> CIS = new TypeReference<>() { };
     private static final TypeReference<List<String>> STRINGS = new TypeReference<>() { };
+    private static final String SECCOMP = "seccomp";
+    private static final String PROFILE_TEXT = "json";
 
     private JobJson() {
     }
 
+    /** The plan without its seccomp profile's text (stored once per digest), which {@link #plan(String, Function)} puts back. */
     static String plan(ContainerPlan plan) {
-        return write(plan);
+        ObjectNode tree = JSON.valueToTree(plan);
+        ((ObjectNode) tree.get(SECCOMP)).remove(PROFILE_TEXT);
+        return tree.toString();
     }
 
-    static ContainerPlan plan(String json) {
-        return read(json, ContainerPlan.class);
+    /**
+     * The stored plan, with its seccomp profile's text from {@code profileText} (by digest) unless the plan carries
+     * it inline (plans stored before profiles had their own table). The text must have the digest the plan names.
+     */
+    static ContainerPlan plan(String json, Function<Digest, Optional<String>> profileText) {
+        try {
+            ObjectNode tree = (ObjectNode) JSON.readTree(json);
+            ObjectNode seccomp = (ObjectNode) tree.get(SECCOMP);
+            if (!seccomp.has(PROFILE_TEXT)) {
+                Digest digest = JSON.treeToValue(seccomp.get("digest"), Digest.class);
+                String text = profileText.apply(digest).orElseThrow(() -> new IllegalStateException(
+                        "the stored plan's seccomp profile " + digest + " is not in the database"));
+                Digest actual = Digest.of(text);
+                if (!actual.equals(digest)) {
+                    throw new IllegalStateException("the stored seccomp profile " + digest + " has digest " + actual);
+                }
+                seccomp.put(PROFILE_TEXT, text);
+            }
+            return JSON.treeToValue(tree, ContainerPlan.class);
+        } catch (JsonProcessingException | IllegalArgumentException | ClassCastException | NullPointerException e) {
+            throw new IllegalStateException("stored ContainerPlan is not readable: " + e.getMessage(), e);
+        }
     }
 
     static String cis(List<CisResult> cis) {

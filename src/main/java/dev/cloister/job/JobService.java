@@ -172,14 +172,7 @@ public final class JobService implements AutoCloseable {
         }
         ResolvedImage image = null;
         if (violations.isEmpty()) {
-            try {
-                image = runtime.resolve(plan.image());
-            } catch (SandboxException e) {
-                if (e.kind() != SandboxException.Kind.IMAGE_NOT_FOUND) {
-                    throw e;
-                }
-                violations.add(new Violation("image", e.getMessage()));
-            }
+            image = runtime.admitImage(plan.image(), violations);
         }
         if (!violations.isEmpty()) {
             Map<String, Object> details = new LinkedHashMap<>();

@@ -46,12 +46,22 @@ public final class DockerSandbox implements SandboxRuntime, AutoCloseable {
     private final DockerTimeouts timeouts;
     private final HostMounts host;
     private final ConcurrentMap<String, Run> runs = new ConcurrentHashMap<>();
+    private final RecentImages recentImages;
 
     /** @param docker a client of the local engine; closing this sandbox does not close it */
     public DockerSandbox(DockerClient docker, DockerTimeouts timeouts) {
+        this(docker, timeouts, Duration.ZERO, java.time.Clock.systemUTC());
+    }
+
+    /**
+     * @param imageRecheck how old an image's presence may be when a job is admitted ({@link #resolveForAdmission});
+     *                     zero asks the engine every time
+     */
+    public DockerSandbox(DockerClient docker, DockerTimeouts timeouts, Duration imageRecheck, java.time.Clock clock) {
         this.engine = new Engine(docker, timeouts.api());
         this.timeouts = timeouts;
         this.host = new HostMounts(timeouts.mount());
+        this.recentImages = new RecentImages(imageRecheck, clock);
     }
 
     /**
@@ -78,7 +88,19 @@ public final class DockerSandbox implements SandboxRuntime, AutoCloseable {
 
     @Override
     public ResolvedImage resolve(ImageRef image) throws SandboxException {
-        return ImageResolver.resolve(engine, image);
+        try {
+            return ImageResolver.resolve(engine, image);
+        } catch (SandboxException e) {
+            if (e.kind() == SandboxException.Kind.IMAGE_NOT_FOUND) {
+                recentImages.forget(image);
+            }
+            throw e;
+        }
+    }
+
+    @Override
+    public ResolvedImage resolveForAdmission(ImageRef image) throws SandboxException {
+        return recentImages.resolve(image, this::resolve);
     }
 
     @Override

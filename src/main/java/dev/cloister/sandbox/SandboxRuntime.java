@@ -15,6 +15,31 @@ public interface SandboxRuntime {
     ResolvedImage resolve(ImageRef image) throws SandboxException;
 
     /**
+     * {@link #resolve}, for admitting a job: the answer may be a few seconds old (the run resolves the image again
+     * before it creates the container), so that a busy queue does not ask the engine on every submission.
+     */
+    default ResolvedImage resolveForAdmission(ImageRef image) throws SandboxException {
+        return resolve(image);
+    }
+
+    /**
+     * The image of a job or federation being admitted, or null with the reason added to {@code violations} (field
+     * {@code image}) when it is not on this host; an engine that cannot be asked is an error, not a violation.
+     */
+    default ResolvedImage admitImage(ImageRef image, java.util.List<dev.cloister.policy.Violation> violations)
+            throws SandboxException {
+        try {
+            return resolveForAdmission(image);
+        } catch (SandboxException e) {
+            if (e.kind() != SandboxException.Kind.IMAGE_NOT_FOUND) {
+                throw e;
+            }
+            violations.add(new dev.cloister.policy.Violation("image", e.getMessage()));
+            return null;
+        }
+    }
+
+    /**
      * Runs the plan to its end (blocking): creates the container, starts it, enforces the deadline, writes the job
      * log (capped at the plan's log size) to {@link #logFile(ContainerPlan)}, collects {@code /out} into
      * {@code artifactDir}, and removes the container.

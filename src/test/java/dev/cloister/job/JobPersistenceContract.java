@@ -19,6 +19,7 @@ import dev.cloister.dataset.DatasetSignature;
 import dev.cloister.keys.HostKeys;
 import dev.cloister.keys.KeyInfo;
 import dev.cloister.keys.PublicKeyPem;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.agroal.api.AgroalDataSource;
 import jakarta.inject.Inject;
 import org.junit.jupiter.api.io.TempDir;
@@ -28,6 +29,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.security.SecureRandom;
@@ -38,6 +40,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -179,6 +182,93 @@ abstract class JobPersistenceContract {
         store.add(a.job, a.plan);
         assertThrows(IllegalStateException.class, () -> store.add(a.job, a.plan));
         assertEquals(1, JobStore.database().all().stream().filter(j -> j.id().equals(a.job.id())).count());
+    }
+
+    @Test
+    void aPlanNamesItsSeccompProfileByDigestAndTheProfileIsStoredOnce() throws Exception {
+        Admitted a = admit("{\"name\":\"profile-1\",\"team\":\"test\",\"image\":\"" + IMAGE + "\",\"command\":[\"true\"]}");
+        Admitted b = admit("{\"name\":\"profile-2\",\"team\":\"test\",\"image\":\"" + IMAGE + "\",\"command\":[\"true\"]}");
+        store.add(a.job, a.plan);
+        store.add(b.job, b.plan);
+        String digest = a.plan.seccomp().digest().toString();
+        try (Connection c = db.getConnection()) {
+            for (Admitted x : List.of(a, b)) {
+                String stored = planColumn(c, x.job.id());
+                assertTrue(stored.contains(a.plan.seccomp().digest().hex()), stored);
+                assertFalse(stored.contains("defaultAction"), "no copy of the profile in the plan: " + stored);
+            }
+            try (PreparedStatement q = c.prepareStatement("select name, json from seccomp_profiles where digest = ?")) {
+                q.setString(1, digest);
+                try (ResultSet r = q.executeQuery()) {
+                    assertTrue(r.next(), "the profile is stored under its digest");
+                    assertEquals(a.plan.seccomp().name(), r.getString(1));
+                    assertEquals(a.plan.seccomp().json(), r.getString(2), "byte for byte");
+                    assertFalse(r.next());
+                }
+            }
+        }
+        assertEquals(a.plan, JobStore.database().plan(a.job.id()).orElseThrow(), "read back with the profile's text");
+    }
+
+    @Test
+    void aPlanStoredWithItsProfileInlineIsStillRead() throws Exception {
+        Admitted a = admit("{\"name\":\"inline\",\"team\":\"test\",\"image\":\"" + IMAGE + "\",\"command\":[\"true\"]}");
+        store.add(a.job, a.plan);
+        try (Connection c = db.getConnection()) {
+            ObjectNode plan = (ObjectNode) TREES.readTree(planColumn(c, a.job.id()));
+            ((ObjectNode) plan.get("seccomp")).put("json", a.plan.seccomp().json()); // as plans were stored before V5
+            setPlanColumn(c, a.job.id(), plan.toString());
+        }
+        assertEquals(a.plan, JobStore.database().plan(a.job.id()).orElseThrow());
+    }
+
+    @Test
+    void aStoredProfileWhoseTextDoesNotMatchItsDigestIsRefused() throws Exception {
+        Admitted a = admit("{\"name\":\"tampered\",\"team\":\"test\",\"image\":\"" + IMAGE + "\",\"command\":[\"true\"]}");
+        store.add(a.job, a.plan);
+        String forged = "sha256:" + Digest.of("forged " + a.job.id()).hex();
+        String original;
+        try (Connection c = db.getConnection()) {
+            original = planColumn(c, a.job.id());
+            try (PreparedStatement u = c.prepareStatement("insert into seccomp_profiles (digest, name, json) values (?, ?, ?)")) {
+                u.setString(1, forged);
+                u.setString(2, "training.json");
+                u.setString(3, "{\"defaultAction\":\"SCMP_ACT_ALLOW\"}");
+                u.executeUpdate();
+            }
+            ObjectNode plan = (ObjectNode) TREES.readTree(planColumn(c, a.job.id()));
+            ((ObjectNode) plan.get("seccomp")).set("digest", TREES.valueToTree(Digest.parse(forged)));
+            setPlanColumn(c, a.job.id(), plan.toString());
+        }
+        try {
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> JobStore.database().plan(a.job.id()));
+            assertTrue(e.getMessage().contains(forged), e.getMessage());
+        } finally {
+            try (Connection c = db.getConnection()) {
+                setPlanColumn(c, a.job.id(), original); // a later start in this data dir recovers the job as it was
+            }
+        }
+    }
+
+    private static final com.fasterxml.jackson.databind.ObjectMapper TREES = new com.fasterxml.jackson.databind.ObjectMapper();
+
+    private static String planColumn(Connection c, JobId id) throws Exception {
+        try (PreparedStatement q = c.prepareStatement("select plan from jobs where id = ?")) {
+            q.setString(1, id.value());
+            try (ResultSet r = q.executeQuery()) {
+                assertTrue(r.next(), "no row for " + id);
+                return r.getString(1);
+            }
+        }
+    }
+
+    private static void setPlanColumn(Connection c, JobId id, String plan) throws Exception {
+        try (PreparedStatement u = c.prepareStatement("update jobs set plan = ? where id = ?")) {
+            u.setString(1, plan);
+            u.setString(2, id.value());
+            assertEquals(1, u.executeUpdate());
+        }
     }
 
     private record Admitted(Job job, ContainerPlan plan) {
