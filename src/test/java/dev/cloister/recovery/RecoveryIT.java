@@ -279,18 +279,24 @@ class RecoveryIT {
 
     /** Polls fast until the job reaches {@code state}, then kills the service with SIGKILL at once. */
     private void awaitThenKill(Process service, String id, String state) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        poll(id, j -> state.equals(j.get("state").asText()), state, Duration.ofSeconds(120), Duration.ofMillis(20));
+        service.destroyForcibly();
+        assertTrue(service.waitFor(30, TimeUnit.SECONDS));
+    }
+
+    /** The job as soon as {@code done} holds for it, asked every {@code every}; fails after {@code within}. */
+    private JsonNode poll(String id, java.util.function.Predicate<JsonNode> done, String what, Duration within,
+                          Duration every) throws Exception {
+        long deadline = System.nanoTime() + within.toNanos();
         JsonNode j;
         do {
             j = job(id);
-            if (state.equals(j.get("state").asText())) {
-                service.destroyForcibly();
-                assertTrue(service.waitFor(30, TimeUnit.SECONDS));
-                return;
+            if (done.test(j)) {
+                return j;
             }
-            Thread.sleep(20);
+            Thread.sleep(every.toMillis());
         } while (System.nanoTime() < deadline);
-        fail("job " + id + " not " + state + " within 120 s: " + j);
+        return fail("job " + id + " not " + what + " within " + within + ": " + j);
     }
 
     private void awaitLog(String id, String text, Duration within) throws Exception {
@@ -392,30 +398,12 @@ class RecoveryIT {
     }
 
     private void await(String id, String state, Duration within) throws Exception {
-        long deadline = System.nanoTime() + within.toNanos();
-        JsonNode j;
-        do {
-            j = job(id);
-            if (state.equals(j.get("state").asText())) {
-                return;
-            }
-            Thread.sleep(250);
-        } while (System.nanoTime() < deadline);
-        fail("job " + id + " not " + state + " within " + within + ": " + j);
+        poll(id, j -> state.equals(j.get("state").asText()), state, within, Duration.ofMillis(250));
     }
 
     private JsonNode awaitFinal(String id, Duration within) throws Exception {
-        long deadline = System.nanoTime() + within.toNanos();
-        JsonNode j;
-        do {
-            j = job(id);
-            if (List.of("PUBLISHED", "FAILED", "CANCELLED", "TIMED_OUT", "OOM_KILLED").contains(j.get("state").asText())) {
-                return j;
-            }
-            Thread.sleep(500);
-        } while (System.nanoTime() < deadline);
-        fail("job " + id + " not final within " + within + ": " + j);
-        return j;
+        return poll(id, j -> List.of("PUBLISHED", "FAILED", "CANCELLED", "TIMED_OUT", "OOM_KILLED")
+                .contains(j.get("state").asText()), "final", within, Duration.ofMillis(500));
     }
 
     private static List<String> states(JsonNode job) {
