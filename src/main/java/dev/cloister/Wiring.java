@@ -335,12 +335,12 @@ public class Wiring {
                         builderId, imageProvenances), clock);
     }
 
-    /** Federations: their sites run through the same admission and sandbox as jobs; sealed like jobs. */
+    /** Federations: their sites run through the same admission and sandbox as jobs; sealed and published like jobs. */
     @Produces
     @Singleton
     FederationService federations(CloisterConfig config, Policies policies,
             DatasetRegistry datasets, DockerSandbox sandbox, HostKeys keys, JobSpecReader reader, AuditLog audit,
-            Clock clock) {
+            RegistryPublisher publisher, Clock clock) {
         dev.cloister.verify.FederationVerifier verifier = new dev.cloister.verify.FederationVerifier(new ModelVerifier());
         FederationService.ChainCheck check = (dir, keyId) -> {
             String pem;
@@ -353,7 +353,8 @@ public class Wiring {
         };
         Path data = absolute(config.dataDir());
         return new FederationService(policies, datasets, new Admission(data.resolve("work")),
-                sandbox, reader, new JobSealer(keys::signer, config.sealHashThreads()), check, keys::signer, audit,
+                sandbox, reader, new JobSealer(keys::signer, config.sealHashThreads()), check, publisher, keys::signer,
+                audit,
                 SiteLogAccess.TEAM_ONLY,
                 new FederationService.Settings(data.resolve("federations"), builderId(config),
                         config.federations().concurrency(), config.federations().siteConcurrency()), clock);

@@ -10,6 +10,8 @@ import dev.cloister.job.JobId;
 import dev.cloister.job.JobSpec;
 import dev.cloister.job.JobSpecReader;
 import dev.cloister.job.MalformedSpecException;
+import dev.cloister.job.ModelOrigin;
+import dev.cloister.job.ModelPublisher;
 import dev.cloister.keys.Signer;
 import dev.cloister.policy.Admission;
 import dev.cloister.policy.AdmissionException;
@@ -61,7 +63,8 @@ import java.util.stream.Stream;
  * its own network-less sandbox), judges each update, aggregates a quorum, writes the next global weights, and signs
  * a round record naming all of it and the previous record. After the last round the final weights are sealed like a
  * job's model, with a provenance that lists every round record, and the whole chain is verified before the
- * federation counts as SEALED.
+ * federation counts as SEALED. The sealed model is then packaged exactly like a job's: a serving image pushed by
+ * digest (PACKAGED), signed with its image provenance in the cosign layout (PUBLISHED).
  */
 public final class FederationService implements AutoCloseable {
 
@@ -71,6 +74,8 @@ public final class FederationService implements AutoCloseable {
     static final String ENV_ROUND = "FEDERATION_ROUND";
     static final String ENV_ROUNDS = "FEDERATION_ROUNDS";
     static final String MODEL_FILE = "global.npz";
+    /** The sealed model's directory in the federation's: the final {@value #MODEL_FILE} and its seal files. */
+    static final String MODEL_DIR = "model";
     /** Key of the evaluation run in the maps of admitted policies and datasets (never a site name: no parentheses). */
     private static final String EVALUATION = "(evaluation)";
 
@@ -92,6 +97,7 @@ public final class FederationService implements AutoCloseable {
     private final FederationSpecReader specReader;
     private final JobSealer sealer;
     private final ChainCheck chainCheck;
+    private final ModelPublisher publisher;
     private final Supplier<Signer> signers;
     private final AuditLog audit;
     private final Settings settings;
@@ -107,8 +113,8 @@ public final class FederationService implements AutoCloseable {
 
     public FederationService(Policies policies, DatasetRegistry datasets, Admission admission, SandboxRuntime runtime,
                              JobSpecReader jobReader, JobSealer sealer, ChainCheck chainCheck,
-                             Supplier<Signer> signers, AuditLog audit, SiteLogAccess logAccess, Settings settings,
-                             Clock clock) {
+                             ModelPublisher publisher, Supplier<Signer> signers, AuditLog audit,
+                             SiteLogAccess logAccess, Settings settings, Clock clock) {
         this.policies = policies;
         this.datasets = datasets;
         this.admission = admission;
@@ -117,6 +123,7 @@ public final class FederationService implements AutoCloseable {
         this.specReader = new FederationSpecReader(jobReader);
         this.sealer = sealer;
         this.chainCheck = chainCheck;
+        this.publisher = publisher;
         this.signers = signers;
         this.audit = audit;
         this.logAccess = logAccess;
@@ -215,7 +222,7 @@ public final class FederationService implements AutoCloseable {
                 null, null, spec.image(), image.imageId().toString(), image.pinnedBy().name(),
                 spec.aggregation().describe(), spec.clipNorm(), spec.quorum(), spec.rounds(),
                 DurationText.format(spec.roundDeadline()), siteViews, List.of(), null, null, null, null,
-                spec.document().toString());
+                spec.document().toString(), null, null);
         store.add(f);
         active.put(id.value(), new Active(spec, sitePolicies, siteDatasets));
         audit.record(actor, "federation.admit", id.value(), "admitted", Map.of("name", spec.name(),
@@ -305,6 +312,65 @@ public final class FederationService implements AutoCloseable {
         Federation done = store.find(id).orElseThrow();
         transition(id, Federation.State.SEALED, "sealed: " + spec.rounds() + " round(s), model " + done.modelDigest()
                 + ", key " + done.keyId().substring(0, 12));
+        if (!a.cancelled) {
+            publish(id);
+        }
+    }
+
+    /**
+     * SEALED -> PACKAGED (serving image pushed by digest) -> PUBLISHED (signature and attestation pushed): the same
+     * publisher as a job's model, given the federation's facts. A failure leaves the sealed model verifiable.
+     */
+    private void publish(String id) {
+        Federation f = store.find(id).orElseThrow();
+        try {
+            ModelPublisher.Packaged packaged = publisher.packageModel(new ModelPublisher.SealedModel(
+                    new ModelOrigin(f.id()), f.name(), Digest.parse(f.modelDigest()), trainingPolicy(f),
+                    // Sealed before sealedAt was recorded: it ended (SEALED was final) when it was sealed.
+                    f.sealedAt() != null ? f.sealedAt() : f.finishedAt(), store.dir(id).resolve(MODEL_DIR)));
+            store.update(id, x -> x.withServingImage(packaged.reference()));
+            audit.record("cloister", "federation.package", id, "pushed", Map.of("image", packaged.reference(),
+                    "modelDigest", f.modelDigest()));
+            transition(id, Federation.State.PACKAGED, "serving image pushed: " + packaged.reference());
+            ModelPublisher.Published published = publisher.sign(packaged);
+            audit.record("cloister", "federation.publish", id, "signed", Map.of("image", packaged.reference(),
+                    "keyId", published.keyId()));
+            transition(id, Federation.State.PUBLISHED, "signed: " + published.signatureTag() + ", "
+                    + published.attestationTag());
+        } catch (ModelPublisher.PublishException | RuntimeException e) {
+            LOG.warnf("publishing federation %s failed: %s", id, e.getMessage());
+            audit.record("cloister", "federation.publish", id, "failed", Map.of("reason",
+                    String.valueOf(e.getMessage())));
+            transition(id, Federation.State.FAILED, "publishing failed (the sealed model stays verifiable): "
+                    + e.getMessage());
+        }
+    }
+
+    // The sealed directory is checked again before it is packaged: it sat on disk while no process watched it.
+    private void republish(String id) {
+        Federation f = store.find(id).orElseThrow();
+        try {
+            chainCheck.verify(store.dir(id), f.keyId());
+        } catch (VerificationException | RuntimeException e) {
+            audit.record("cloister", "federation.publish", id, "failed", Map.of("reason",
+                    String.valueOf(e.getMessage())));
+            transition(id, Federation.State.FAILED, "the sealed federation no longer verifies: " + e.getMessage());
+            return;
+        }
+        publish(id);
+    }
+
+    /**
+     * The one policy every site trained under: a serving image's attestation names one training policy, as the
+     * federation's provenance does when its sites agree (release policies judge it like a job's).
+     */
+    private static String trainingPolicy(Federation f) throws ModelPublisher.PublishException {
+        List<String> policies = f.sites().stream().map(Federation.Site::policy).distinct().toList();
+        if (policies.size() != 1) {
+            throw new ModelPublisher.PublishException("the sites trained under different policies " + policies
+                    + ": a serving image names one training policy, so this model is not packaged", null);
+        }
+        return policies.get(0);
     }
 
     /** A round's result: the next weights (null when it failed, with the reason) and its record's digest. */
@@ -473,7 +539,7 @@ public final class FederationService implements AutoCloseable {
     private boolean seal(String id, Active a, byte[] finalBytes, Digest initial, List<FederationFacts.RecordRef> records,
                          Instant started) {
         Path dir = store.dir(id);
-        Path model = dir.resolve("model");
+        Path model = dir.resolve(MODEL_DIR);
         Federation f = store.find(id).orElseThrow();
         try {
             Files.createDirectories(model);
@@ -482,12 +548,13 @@ public final class FederationService implements AutoCloseable {
                     s.name(), s.team(), s.dataset(), Digest.parse(s.datasetDigest()), s.policy(),
                     Digest.parse(s.policyDigest()), s.seccomp(), Digest.parse(s.seccompDigest()), s.runtime()))
                     .toList();
+            Instant sealedAt = clock.instant();
             FederationFacts facts = new FederationFacts(id, settings.builderId(), f.spec(),
                     ImageRef.parse(f.image()).repository(), Digest.parse(f.imageDigest()), f.imagePinnedBy(), sites,
-                    initial, records, f.aggregation(), f.submittedAt(), started, clock.instant());
+                    initial, records, f.aggregation(), f.submittedAt(), started, sealedAt);
             JobSealer.Seal seal = sealer.seal(model, manifest -> FederationProvenance.statement(facts, manifest));
             chainCheck.verify(dir, seal.keyId().hex());
-            store.update(id, x -> x.withSeal(seal.manifest().rootDigest().toString(), seal.keyId().hex()));
+            store.update(id, x -> x.withSeal(seal.manifest().rootDigest().toString(), seal.keyId().hex(), sealedAt));
             audit.record("cloister", "federation.seal", id, "sealed", Map.of(
                     "modelDigest", seal.manifest().rootDigest().toString(), "keyId", seal.keyId().hex(),
                     "rounds", records.size()));
@@ -637,12 +704,16 @@ public final class FederationService implements AutoCloseable {
 
     /**
      * Reads the stored federations after a start. Rounds are not resumed: a federation an earlier process left
-     * unfinished is FAILED with that reason (its containers are removed with the instance's other orphans).
+     * unfinished is FAILED with that reason (its containers are removed with the instance's other orphans). One
+     * whose model was sealed (SEALED or PACKAGED) is verified again and published, as a job's model would be.
      */
     public void recover() {
         store.load();
         for (Federation f : store.all()) {
-            if (!f.state().isFinal()) {
+            if (f.state() == Federation.State.SEALED || f.state() == Federation.State.PACKAGED) {
+                audit.record("cloister", "recovery.federation", f.id(), "publishing", Map.of("state", f.state().name()));
+                federations.submit(() -> republish(f.id()));
+            } else if (!f.state().isFinal()) {
                 int round = f.rounds().isEmpty() ? 0 : f.rounds().get(f.rounds().size() - 1).number();
                 transition(f.id(), Federation.State.FAILED, "the service stopped while the federation ran (round "
                         + round + "); federations are not resumed");

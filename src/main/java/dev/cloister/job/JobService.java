@@ -355,7 +355,10 @@ public final class JobService implements AutoCloseable {
     private void publish(JobId id, Path sealedDir) {
         ModelPublisher.Packaged packaged;
         try {
-            packaged = publisher.packageModel(store.find(id).orElseThrow(), sealedDir);
+            Job job = store.find(id).orElseThrow();
+            // The job's finish time is the image's creation time: fixed per job, so rebuilding gives the same digest.
+            packaged = publisher.packageModel(new ModelPublisher.SealedModel(ModelOrigin.of(job.id()),
+                    job.spec().name(), job.modelDigest(), job.policy(), job.finishedAt(), sealedDir));
             store.update(id, j -> j.withServingImage(packaged.reference()));
             audit.record("cloister", "image.push", id.value(), "pushed", Map.of("image", packaged.reference()));
             transition(id, JobState.PACKAGED, "serving image pushed: " + packaged.reference());

@@ -231,7 +231,7 @@ class RecoveryIT {
                     .verify(ImageReference.parse(j.get("servingImage").asText()), key, Optional.empty());
             assertEquals(j.get("modelDigest").asText(), served.modelDigest().toString(),
                     "the serving image's verified attestation names the sealed model");
-            assertEquals(id, served.jobId());
+            assertEquals(id, served.origin());
             audit = auditLines();
         }
         String log = audit;
