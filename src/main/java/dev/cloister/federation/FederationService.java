@@ -349,12 +349,17 @@ public final class FederationService implements AutoCloseable {
     // The sealed directory is checked again before it is packaged: it sat on disk while no process watched it.
     private void republish(String id) {
         Federation f = store.find(id).orElseThrow();
+        String problem = null;
         try {
             chainCheck.verify(store.dir(id), f.keyId());
-        } catch (VerificationException | RuntimeException e) {
-            audit.record("cloister", "federation.publish", id, "failed", Map.of("reason",
-                    String.valueOf(e.getMessage())));
-            transition(id, Federation.State.FAILED, "the sealed federation no longer verifies: " + e.getMessage());
+        } catch (VerificationException e) {
+            problem = String.join("; ", e.reasons());
+        } catch (RuntimeException e) {
+            problem = String.valueOf(e.getMessage());
+        }
+        if (problem != null) {
+            audit.record("cloister", "federation.publish", id, "failed", Map.of("reason", problem));
+            transition(id, Federation.State.FAILED, "the sealed federation no longer verifies: " + problem);
             return;
         }
         publish(id);
