@@ -241,6 +241,10 @@ public class Wiring {
         keys.close();
     }
 
+    /** Start-up observers run in ascending priority: jobs are settled before federations resume. */
+    private static final int RECOVER_JOBS = jakarta.interceptor.Interceptor.Priority.APPLICATION + 500;
+    private static final int RECOVER_FEDERATIONS = RECOVER_JOBS + 100;
+
     @Produces
     @Singleton
     RegistryPublisher publisher(CloisterConfig config, HostKeys keys, Clock clock) {
@@ -360,7 +364,12 @@ public class Wiring {
                         config.federations().concurrency(), config.federations().siteConcurrency()), clock);
     }
 
-    void recoverFederations(@Observes StartupEvent start, FederationService federations) {
+    /**
+     * After the jobs' recovery (which removes this instance's orphan containers, an interrupted round's site
+     * containers among them), so that the sites a resumed federation starts are not taken for orphans.
+     */
+    void recoverFederations(@Observes @jakarta.annotation.Priority(RECOVER_FEDERATIONS) StartupEvent start,
+                            FederationService federations) {
         federations.recover();
     }
 
@@ -383,7 +392,8 @@ public class Wiring {
      * Once the store, the sandbox and the keys are up: settle the jobs an earlier process left unfinished (with the
      * reproduction verdicts wired first, so a re-run that ends now is judged).
      */
-    void recoverJobs(@Observes StartupEvent start, JobService jobs, Reproductions reproductions) {
+    void recoverJobs(@Observes @jakarta.annotation.Priority(RECOVER_JOBS) StartupEvent start, JobService jobs,
+                     Reproductions reproductions) {
         jobs.recover();
     }
 

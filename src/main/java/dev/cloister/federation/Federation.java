@@ -129,6 +129,14 @@ public record Federation(
         return withRound(change.apply(rounds.stream().filter(r -> r.number() == number).findFirst().orElseThrow()));
     }
 
+    /** Drops every round after {@code last} (a round the service stopped in, to be run again). */
+    Federation withRoundsUpTo(int last) {
+        return new Federation(id, name, state, reason, submittedAt, startedAt, finishedAt, image, imageDigest,
+                imagePinnedBy, aggregation, clipNorm, quorum, plannedRounds, roundDeadline, sites,
+                rounds.stream().filter(r -> r.number() <= last).toList(), initialDigest, modelDigest, keyId,
+                evaluation, spec, sealedAt, servingImage);
+    }
+
     Federation withInitial(String digest) {
         return new Federation(id, name, state, reason, submittedAt, startedAt, finishedAt, image, imageDigest,
                 imagePinnedBy, aggregation, clipNorm, quorum, plannedRounds, roundDeadline, sites, rounds, digest,

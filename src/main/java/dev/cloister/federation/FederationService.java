@@ -263,6 +263,10 @@ public final class FederationService implements AutoCloseable {
         Active a = active.get(id);
         try {
             run(id, a);
+        } catch (ResumeException e) {
+            LOG.warnf("federation %s cannot be resumed: %s", id, e.getMessage());
+            transition(id, Federation.State.FAILED, "the service stopped while the federation ran and it cannot be"
+                    + " resumed: " + e.getMessage());
         } catch (RuntimeException | IOException e) {
             LOG.errorf(e, "federation %s failed unexpectedly", id);
             transition(id, Federation.State.FAILED, "internal error while running the federation (see the server log)");
@@ -276,19 +280,27 @@ public final class FederationService implements AutoCloseable {
         Path dir = store.dir(id);
         Files.createDirectories(dir.resolve("globals"));
         Files.createDirectories(dir.resolve("rounds"));
-        transition(id, Federation.State.RUNNING, "round 1 of " + spec.rounds());
         Weights initial = Weights.zeros(spec.model());
-        byte[] globalBytes = Npz.write(initial);
-        Digest initialDigest = Digest.of(globalBytes);
-        AtomicFiles.write(dir.resolve("globals").resolve(RoundStatement.globalName(0)), globalBytes);
-        store.update(id, f -> f.withInitial(initialDigest.toString()));
-        Weights global = initial;
-        Digest previous = null;
-        List<FederationFacts.RecordRef> records = new ArrayList<>();
-        Instant started = clock.instant();
-        for (int n = 1; n <= spec.rounds(); n++) {
-            if (n > 1) {
-                transition(id, Federation.State.RUNNING, "round " + n + " of " + spec.rounds());
+        byte[] initialBytes = Npz.write(initial);
+        Digest initialDigest = Digest.of(initialBytes);
+        Progress p = progress(id, spec, initial, initialDigest);
+        if (!p.resumed()) {
+            transition(id, Federation.State.RUNNING, "round 1 of " + spec.rounds());
+        }
+        if (p.done() == 0) {
+            // Zeros of the spec's shapes: the same bytes whenever they are written.
+            AtomicFiles.write(dir.resolve("globals").resolve(RoundStatement.globalName(0)), initialBytes);
+            store.update(id, f -> f.withInitial(initialDigest.toString()));
+        }
+        Weights global = p.global();
+        byte[] globalBytes = p.globalBytes();
+        Digest previous = p.previous();
+        List<FederationFacts.RecordRef> records = new ArrayList<>(p.records());
+        Instant started = store.find(id).orElseThrow().startedAt();
+        for (int n = p.done() + 1; n <= spec.rounds(); n++) {
+            if (n > 1 || p.resumed()) {
+                transition(id, Federation.State.RUNNING, (p.resumed() && n == p.done() + 1
+                        ? "resumed after a restart: " : "") + "round " + n + " of " + spec.rounds());
             }
             RoundOutcome r = round(id, a, n, global, globalBytes, previous);
             previous = r.recordDigest;
@@ -301,7 +313,15 @@ public final class FederationService implements AutoCloseable {
             global = r.next;
             globalBytes = r.nextBytes;
         }
-        if (!seal(id, a, globalBytes, initialDigest, records, started)) {
+        Federation sealed = store.find(id).orElseThrow();
+        if (sealed.modelDigest() != null) {
+            // Sealed before a restart (the evaluation was running): the seal stands once it verifies again.
+            try {
+                chainCheck.verify(dir, sealed.keyId());
+            } catch (VerificationException e) {
+                throw new ResumeException("the sealed model no longer verifies: " + String.join("; ", e.reasons()));
+            }
+        } else if (!seal(id, a, globalBytes, initialDigest, records, started)) {
             return;
         }
         if (spec.evaluation() != null && !a.cancelled) {
@@ -346,6 +366,67 @@ public final class FederationService implements AutoCloseable {
         }
     }
 
+    private void resume(Federation f) {
+        String id = f.id();
+        List<String> problems = new ArrayList<>();
+        Active a = null;
+        try {
+            a = readmit(f, problems);
+        } catch (MalformedSpecException | SandboxException | RuntimeException e) {
+            problems.add(String.valueOf(e.getMessage()));
+        }
+        if (!problems.isEmpty() || a == null) {
+            int round = f.rounds().isEmpty() ? 0 : f.rounds().get(f.rounds().size() - 1).number();
+            audit.record("cloister", "recovery.federation", id, "failed", Map.of("problems", problems));
+            transition(id, Federation.State.FAILED, "the service stopped while the federation ran (round " + round
+                    + ") and it cannot be resumed: " + String.join("; ", problems));
+            return;
+        }
+        active.put(id, a);
+        federations.submit(() -> execute(id));
+    }
+
+    /** Admits a stored federation again, as at submission; every difference from what was recorded is a problem. */
+    private Active readmit(Federation f, List<String> problems)
+            throws MalformedSpecException, SandboxException {
+        FederationSpecReader.Parsed parsed = specReader.read(jobReader.readTree(
+                f.spec().getBytes(StandardCharsets.UTF_8), JobSpecReader.Format.JSON));
+        parsed.violations().forEach(v -> problems.add("spec: " + v));
+        FederationSpec spec = parsed.spec();
+        if (spec == null) {
+            return null;
+        }
+        List<Violation> violations = new ArrayList<>();
+        Map<String, Policy> sitePolicies = new LinkedHashMap<>();
+        Map<String, Dataset> siteDatasets = new LinkedHashMap<>();
+        for (int i = 0; i < spec.sites().size(); i++) {
+            FederationSpec.Site s = spec.sites().get(i);
+            admitSite("sites[" + i + "]", s.name(), s.job(), sitePolicies, siteDatasets, violations);
+        }
+        if (spec.evaluation() != null) {
+            admitSite("evaluation", EVALUATION, spec.evaluation().job(), sitePolicies, siteDatasets, violations);
+        }
+        violations.forEach(v -> problems.add(v.toString()));
+        for (Federation.Site s : f.sites()) {
+            Policy p = sitePolicies.get(s.name());
+            Dataset d = siteDatasets.get(s.name());
+            if (p != null && !p.digest().toString().equals(s.policyDigest())) {
+                problems.add("site " + s.name() + ": policy '" + s.policy() + "' changed since admission ("
+                        + p.digest() + ", was " + s.policyDigest() + ")");
+            }
+            if (d != null && !d.digest().toString().equals(s.datasetDigest())) {
+                problems.add("site " + s.name() + ": dataset '" + s.dataset() + "' changed since admission ("
+                        + d.digest() + ", was " + s.datasetDigest() + ")");
+            }
+        }
+        ResolvedImage image = runtime.resolve(ImageRef.parse(spec.image()));
+        if (!image.imageId().toString().equals(f.imageDigest())) {
+            problems.add("the trainer image " + spec.image() + " is now " + image.imageId() + ", was "
+                    + f.imageDigest());
+        }
+        return problems.isEmpty() ? new Active(spec, sitePolicies, siteDatasets) : null;
+    }
+
     // The sealed directory is checked again before it is packaged: it sat on disk while no process watched it.
     private void republish(String id) {
         Federation f = store.find(id).orElseThrow();
@@ -376,6 +457,98 @@ public final class FederationService implements AutoCloseable {
                     + ": a serving image names one training policy, so this model is not packaged", null);
         }
         return policies.get(0);
+    }
+
+    /**
+     * Where a federation stands: the rounds already aggregated (1..done, each with its signed record), the global
+     * weights they produced, and whether this is a resumption after a restart.
+     */
+    private record Progress(int done, Weights global, byte[] globalBytes, Digest previous,
+                            List<FederationFacts.RecordRef> records, boolean resumed) {
+    }
+
+    /**
+     * The rounds a federation has already aggregated, read back from its state and checked against its files: each
+     * round's record and output must be on disk with the digests the state recorded. A round that was running when
+     * the service stopped is dropped (its record, if written, is replaced when the round runs again) and its run
+     * directories are kept aside as {@code round-NNNN.interrupted-K}.
+     */
+    private Progress progress(String id, FederationSpec spec, Weights initial, Digest initialDigest)
+            throws IOException {
+        Federation f = store.find(id).orElseThrow();
+        boolean resumed = f.state() != Federation.State.QUEUED;
+        if (!resumed) {
+            return new Progress(0, initial, Npz.write(initial), null, List.of(), false);
+        }
+        if (f.initialDigest() != null && !f.initialDigest().equals(initialDigest.toString())) {
+            throw new ResumeException("the initial weights of the spec's model (" + initialDigest + ") are not the"
+                    + " recorded " + f.initialDigest());
+        }
+        Path dir = store.dir(id);
+        int done = 0;
+        Digest previous = null;
+        List<FederationFacts.RecordRef> records = new ArrayList<>();
+        for (Federation.Round r : f.rounds()) {
+            if (r.number() != done + 1 || r.state() != Federation.RoundState.AGGREGATED) {
+                break;
+            }
+            Path record = dir.resolve("rounds").resolve(RoundStatement.fileName(r.number()));
+            Digest recordDigest = Digest.of(Files.readAllBytes(record));
+            if (!recordDigest.toString().equals(r.recordDigest())) {
+                throw new ResumeException(record.getFileName() + " is not the record the federation signed");
+            }
+            done = r.number();
+            previous = recordDigest;
+            records.add(new FederationFacts.RecordRef(RoundStatement.fileName(done), recordDigest));
+        }
+        Weights global = initial;
+        byte[] globalBytes = Npz.write(initial);
+        if (done > 0) {
+            Path file = dir.resolve("globals").resolve(RoundStatement.globalName(done));
+            globalBytes = Files.readAllBytes(file);
+            if (!Digest.of(globalBytes).toString().equals(f.rounds().get(done - 1).outputDigest())) {
+                throw new ResumeException(file.getFileName() + " is not round " + done + "'s output");
+            }
+            try {
+                global = Npz.read(file, limits(spec, initial));
+            } catch (InvalidUpdateException e) {
+                throw new ResumeException(file.getFileName() + " cannot be read: " + e.getMessage());
+            }
+        }
+        int kept = done;
+        if (f.rounds().size() > kept) {
+            for (Federation.Round r : f.rounds().subList(kept, f.rounds().size())) {
+                setAside(dir.resolve("runs").resolve(roundDir(r.number())));
+            }
+            store.update(id, x -> x.withRoundsUpTo(kept));
+        }
+        if (f.state() == Federation.State.EVALUATING) {
+            setAside(dir.resolve("evaluation"));
+        }
+        audit.record("cloister", "recovery.federation", id, "resumed", Map.of("state", f.state().name(),
+                "roundsKept", kept, "nextRound", Math.min(kept + 1, spec.rounds())));
+        return new Progress(done, global, globalBytes, previous, records, true);
+    }
+
+    /** A stored federation that cannot be taken up again; the message says why. */
+    private static final class ResumeException extends IOException {
+        ResumeException(String message) {
+            super(message);
+        }
+    }
+
+    // Kept, not deleted: what the interrupted attempt left is evidence, and the next attempt needs the name.
+    private static void setAside(Path dir) throws IOException {
+        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        for (int k = 1; ; k++) {
+            Path aside = dir.resolveSibling(dir.getFileName() + ".interrupted-" + k);
+            if (!Files.exists(aside, LinkOption.NOFOLLOW_LINKS)) {
+                Files.move(dir, aside, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                return;
+            }
+        }
     }
 
     /** A round's result: the next weights (null when it failed, with the reason) and its record's digest. */
@@ -708,9 +881,12 @@ public final class FederationService implements AutoCloseable {
     }
 
     /**
-     * Reads the stored federations after a start. Rounds are not resumed: a federation an earlier process left
-     * unfinished is FAILED with that reason (its containers are removed with the instance's other orphans). One
-     * whose model was sealed (SEALED or PACKAGED) is verified again and published, as a job's model would be.
+     * Reads the stored federations after a start (after the jobs' recovery has removed this instance's orphan
+     * containers, the sites' among them) and takes each unfinished one up again. One that was queued, running rounds
+     * or evaluating is admitted again from its stored spec (each site's policy and dataset must still have the
+     * digests recorded at submission, the trainer image the same ID) and continues after its last aggregated round:
+     * the round that was running is run again from the same input, signed records are kept. One whose model was
+     * sealed (SEALED or PACKAGED) is verified again and published, as a job's model would be.
      */
     public void recover() {
         store.load();
@@ -719,9 +895,7 @@ public final class FederationService implements AutoCloseable {
                 audit.record("cloister", "recovery.federation", f.id(), "publishing", Map.of("state", f.state().name()));
                 federations.submit(() -> republish(f.id()));
             } else if (!f.state().isFinal()) {
-                int round = f.rounds().isEmpty() ? 0 : f.rounds().get(f.rounds().size() - 1).number();
-                transition(f.id(), Federation.State.FAILED, "the service stopped while the federation ran (round "
-                        + round + "); federations are not resumed");
+                resume(f);
             }
         }
     }

@@ -87,7 +87,8 @@ class FederationPublishTest {
     }
 
     private Federation recover(ModelPublisher publisher, FederationService.ChainCheck check) throws Exception {
-        service = new FederationService(null, null, null, null, null, null, check, publisher, null,
+        service = new FederationService(null, null, null, null, new dev.cloister.job.JobSpecReader(65536), null,
+                check, publisher, null,
                 new AuditLog(tmp.resolve("audit.jsonl"), Clock.systemUTC()), SiteLogAccess.TEAM_ONLY,
                 new FederationService.Settings(tmp.resolve("federations"), "urn:test", 1, 1), Clock.systemUTC());
         service.recover();
@@ -160,11 +161,15 @@ class FederationPublishTest {
     }
 
     @Test
-    void aFederationStoppedMidRoundsIsFailedNotResumed() throws Exception {
-        stored(Federation.State.RUNNING, "federated");
+    void aFederationStoppedMidRoundsThatCannotBeAdmittedAgainIsFailedWithTheReasons() throws Exception {
+        stored(Federation.State.RUNNING, "federated"); // its stored spec, "{}", is no federation spec
         Federation f = recover(new FakePublisher(null), (dir, key) -> { });
         assertEquals(Federation.State.FAILED, f.state());
-        assertTrue(f.reason().endsWith("federations are not resumed"), f.reason());
+        assertTrue(f.reason().startsWith("the service stopped while the federation ran (round 0) and it cannot be "
+                + "resumed: spec: "), f.reason());
+        assertTrue(f.reason().contains("name"), f.reason());
         assertEquals(List.of(), packaged);
+        assertTrue(audit().contains("\"action\":\"recovery.federation\"") && audit().contains("\"outcome\":\"failed\""),
+                audit());
     }
 }
