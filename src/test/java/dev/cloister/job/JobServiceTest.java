@@ -95,6 +95,10 @@ class JobServiceTest {
         }
 
         @Override
+        public void release(Path workDir) {
+        }
+
+        @Override
         public void reclaim(ContainerPlan plan) {
         }
 
