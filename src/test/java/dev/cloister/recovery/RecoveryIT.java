@@ -183,10 +183,18 @@ class RecoveryIT {
         assertEquals(201, submitted.statusCode(), submitted.body());
         String id = JSON.readTree(submitted.body()).get("id").asText();
 
-        JsonNode before = awaitFederation(id, f -> f.get("rounds").size() == 2
-                && "RUNNING".equals(f.get("rounds").get(1).get("state").asText()), Duration.ofSeconds(180));
-        first.destroyForcibly(); // SIGKILL while round 2's sites run
+        JsonNode before = awaitFederation(id, f -> f.get("rounds").size() == 2, Duration.ofSeconds(180));
+        // Round 2's site containers running (with their mounts), then SIGKILL.
+        long until = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (docker("ps", "-q", "--filter", "label=" + Admission.LABEL_INSTANCE + "=" + instance).isBlank()) {
+            assertTrue(System.nanoTime() < until, "round 2's site containers did not start within 60 s");
+            Thread.sleep(100);
+        }
+        first.destroyForcibly();
         assertTrue(first.waitFor(30, TimeUnit.SECONDS));
+        JsonNode killed = JSON.readTree(data.resolve("federations").resolve(id).resolve("federation.json").toFile());
+        assertEquals("RUNNING", killed.get("rounds").get(1).get("state").asText(),
+                "killed while round 2 ran: " + killed.get("rounds"));
         String round1 = before.get("rounds").get(0).get("recordDigest").asText();
 
         start(application(), "second", databaseArgs(false));
