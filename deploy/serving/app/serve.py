@@ -10,6 +10,11 @@ writes it:
   model.npz   arrays weights (d), bias (scalar), mean (d), std (d), feature_names (d
               strings); loaded with np.load(allow_pickle=False)
   model.json  the same values as JSON; used only when model.npz is absent
+  global.npz  a federation's final global weights, as deploy/examples/federated's spec
+              declares them: arrays w (d), b (1), mu (d), sd (d), numbers only (the host
+              aggregates numeric arrays, so there are no feature names: rows are lists of
+              d numbers in the training CSV's column order). Used only when neither file
+              above is present. As the federated trainer does, a zero sd counts as 1.
   model.sig   optional OMS v1.0 signature bundle. When present, the files it lists must
               hash to its subject digest (else the server refuses to start), the loaded
               model file must be one of them, and GET /healthz reports that digest. The
@@ -79,6 +84,7 @@ class Model:
     """A logistic-regression model: standardise, dot, sigmoid."""
 
     def __init__(self, weights, bias, mean, std, feature_names, source):
+        """feature_names None: the model has none, and rows must be lists."""
         self.weights = _vector(weights, "weights")
         d = self.weights.shape[0]
         if d == 0:
@@ -89,21 +95,24 @@ class Model:
         if b.size != 1:
             raise ModelError("%s: bias must be one number" % source)
         self.bias = float(b.reshape(()))
-        names = [str(n) for n in np.asarray(feature_names).reshape(-1)]
         for label, arr in (("mean", self.mean), ("std", self.std)):
             if arr.shape != (d,):
                 raise ModelError("%s: %s has %d values, weights have %d" % (source, label, arr.shape[0], d))
-        if len(names) != d:
-            raise ModelError("%s: %d feature names for %d weights" % (source, len(names), d))
-        if len(set(names)) != d or "" in names:
-            raise ModelError("%s: feature names must be non-empty and unique" % source)
+        names = None
+        if feature_names is not None:
+            names = [str(n) for n in np.asarray(feature_names).reshape(-1)]
+            if len(names) != d:
+                raise ModelError("%s: %d feature names for %d weights" % (source, len(names), d))
+            if len(set(names)) != d or "" in names:
+                raise ModelError("%s: feature names must be non-empty and unique" % source)
         values = np.concatenate([self.weights, self.mean, self.std, [self.bias]])
         if not np.all(np.isfinite(values)):
             raise ModelError("%s: NaN or infinite parameters" % source)
         if np.any(self.std == 0):
             raise ModelError("%s: std has zeros" % source)
+        self.features = d
         self.feature_names = names
-        self.index = {n: i for i, n in enumerate(names)}
+        self.index = {n: i for i, n in enumerate(names or [])}
         self.source = source
 
     def predict(self, X):
@@ -120,16 +129,18 @@ def _vector(value, label):
 
 
 def model_file(model_dir):
-    """The file to load: model.npz, else model.json."""
-    for name in ("model.npz", "model.json"):
+    """The file to load: model.npz, else model.json, else a federation's global.npz."""
+    for name in ("model.npz", "model.json", "global.npz"):
         if os.path.exists(os.path.join(model_dir, name)):
             return name
-    raise ModelError("neither model.npz nor model.json in %s" % model_dir)
+    raise ModelError("none of model.npz, model.json, global.npz in %s" % model_dir)
 
 
 def load_model(model_dir, name):
     npz = os.path.join(model_dir, "model.npz")
     js = os.path.join(model_dir, "model.json")
+    if name == "global.npz":
+        return load_federated(os.path.join(model_dir, name))
     if name == "model.npz":
         try:
             with np.load(npz, allow_pickle=False) as z:
@@ -163,6 +174,26 @@ def load_model(model_dir, name):
             return Model(doc["weights"], doc["bias"], doc["mean"], doc["std"], names, "model.json")
         except (TypeError, ValueError) as e:
             raise ModelError("model.json: %s" % e)
+
+
+FEDERATED_ARRAYS = {"w", "b", "mu", "sd"}
+
+
+def load_federated(path):
+    """A federation's global weights (deploy/examples/federated): numeric arrays only."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            names = set(z.files)
+            if names != FEDERATED_ARRAYS:
+                raise ModelError("global.npz holds %s, expected exactly %s"
+                                 % (", ".join(sorted(names)) or "nothing", ", ".join(sorted(FEDERATED_ARRAYS))))
+            arrays = {k: z[k] for k in FEDERATED_ARRAYS}
+    except ModelError:
+        raise
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:  # bad zip/.npy, object arrays
+        raise ModelError("cannot load global.npz: %s" % e)
+    sd = _vector(arrays["sd"], "sd")
+    return Model(arrays["w"], arrays["b"], arrays["mu"], np.where(sd > 0, sd, 1.0), None, "global.npz")
 
 
 def sealed_digest(model_dir, loaded_file):
@@ -262,7 +293,7 @@ def parse_rows(body, model):
     if len(rows) > MAX_ROWS:
         raise BadRequest(400, "bad-rows", "Invalid rows", "%d rows, at most %d per request" % (len(rows), MAX_ROWS))
 
-    d = len(model.feature_names)
+    d = model.features
     X = np.empty((len(rows), d), dtype=np.float64)
     problems = []
 
@@ -287,6 +318,9 @@ def parse_rows(body, model):
                 problems.append("rows[%d]: %d values, the model has %d features" % (i, len(row), d))
                 continue
             X[i] = [number(v, "rows[%d][%d]" % (i, j)) for j, v in enumerate(row)]
+        elif isinstance(row, dict) and model.feature_names is None:
+            problems.append("rows[%d]: this model has no feature names (a federated model holds numbers only): "
+                            "send a list of %d numbers in the training data's column order" % (i, d))
         elif isinstance(row, dict):
             missing = [n for n in model.feature_names if n not in row]
             extra = sorted(k for k in row if k not in model.index)
@@ -519,7 +553,7 @@ def main():
     # SIGTERM (docker stop, forwarded by tini): leave serve_forever and close the socket.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     log("serving %s (%d features, model %s) on %s:%d"
-        % (model.source, len(model.feature_names), digest or "unsealed", HOST, port))
+        % (model.source, model.features, digest or "unsealed", HOST, port))
     try:
         server.serve_forever()
     except KeyboardInterrupt:

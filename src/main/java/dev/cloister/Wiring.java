@@ -241,6 +241,10 @@ public class Wiring {
         keys.close();
     }
 
+    /** Start-up observers run in ascending priority: jobs are settled before federations resume. */
+    private static final int RECOVER_JOBS = jakarta.interceptor.Interceptor.Priority.APPLICATION + 500;
+    private static final int RECOVER_FEDERATIONS = RECOVER_JOBS + 100;
+
     @Produces
     @Singleton
     RegistryPublisher publisher(CloisterConfig config, HostKeys keys, Clock clock) {
@@ -335,12 +339,12 @@ public class Wiring {
                         builderId, imageProvenances), clock);
     }
 
-    /** Federations: their sites run through the same admission and sandbox as jobs; sealed like jobs. */
+    /** Federations: their sites run through the same admission and sandbox as jobs; sealed and published like jobs. */
     @Produces
     @Singleton
     FederationService federations(CloisterConfig config, Policies policies,
             DatasetRegistry datasets, DockerSandbox sandbox, HostKeys keys, JobSpecReader reader, AuditLog audit,
-            Clock clock) {
+            RegistryPublisher publisher, Clock clock) {
         dev.cloister.verify.FederationVerifier verifier = new dev.cloister.verify.FederationVerifier(new ModelVerifier());
         FederationService.ChainCheck check = (dir, keyId) -> {
             String pem;
@@ -353,13 +357,19 @@ public class Wiring {
         };
         Path data = absolute(config.dataDir());
         return new FederationService(policies, datasets, new Admission(data.resolve("work")),
-                sandbox, reader, new JobSealer(keys::signer, config.sealHashThreads()), check, keys::signer, audit,
+                sandbox, reader, new JobSealer(keys::signer, config.sealHashThreads()), check, publisher, keys::signer,
+                audit,
                 SiteLogAccess.TEAM_ONLY,
                 new FederationService.Settings(data.resolve("federations"), builderId(config),
                         config.federations().concurrency(), config.federations().siteConcurrency()), clock);
     }
 
-    void recoverFederations(@Observes StartupEvent start, FederationService federations) {
+    /**
+     * After the jobs' recovery (which removes this instance's orphan containers, an interrupted round's site
+     * containers among them), so that the sites a resumed federation starts are not taken for orphans.
+     */
+    void recoverFederations(@Observes @jakarta.annotation.Priority(RECOVER_FEDERATIONS) StartupEvent start,
+                            FederationService federations) {
         federations.recover();
     }
 
@@ -382,7 +392,8 @@ public class Wiring {
      * Once the store, the sandbox and the keys are up: settle the jobs an earlier process left unfinished (with the
      * reproduction verdicts wired first, so a re-run that ends now is judged).
      */
-    void recoverJobs(@Observes StartupEvent start, JobService jobs, Reproductions reproductions) {
+    void recoverJobs(@Observes @jakarta.annotation.Priority(RECOVER_JOBS) StartupEvent start, JobService jobs,
+                     Reproductions reproductions) {
         jobs.recover();
     }
 

@@ -95,14 +95,17 @@ public class FederationResource {
         return federations.siteLog(id, site, Caller.of(token).team());
     }
 
-    /** The signed round records, every round's global weights and the sealed model, as a tar (a sealed federation). */
+    /**
+     * The signed round records, every round's global weights and the sealed model, as a tar: once the model is
+     * sealed (SEALED, PACKAGED, PUBLISHED, or FAILED only in publishing; it stays verifiable).
+     */
     @GET
     @Path("{id}/artifacts")
     @Produces("application/x-tar")
     @RolesAllowed({Roles.ADMIN, Roles.SUBMITTER, Roles.DEPLOYER})
     public Response artifacts(@PathParam("id") String id) throws FederationException {
         Federation f = visible(id);
-        if (f.state() != Federation.State.SEALED) {
+        if (f.modelDigest() == null) {
             throw new FederationException(FederationException.Kind.CONFLICT, "federation " + id + " is " + f.state()
                     + ": only sealed federations have artifacts");
         }

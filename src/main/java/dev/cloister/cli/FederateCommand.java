@@ -16,10 +16,10 @@ import java.util.concurrent.Callable;
 
 /** Submits a federation spec, optionally following its rounds to the end. */
 @Command(name = "federate", description = {"Submit a federated training spec (YAML or JSON);",
-        "--follow shows each round's sites and outcome, then the held-out evaluation."})
+        "--follow shows each round's sites and outcome, the held-out evaluation, then the signed serving image."})
 final class FederateCommand implements Callable<Integer> {
 
-    private static final Set<String> FINAL = Set.of("SEALED", "FAILED", "CANCELLED");
+    private static final Set<String> FINAL = Set.of("PUBLISHED", "FAILED", "CANCELLED");
     private static final long POLL_MILLIS = 1000;
 
     @Mixin
@@ -32,7 +32,7 @@ final class FederateCommand implements Callable<Integer> {
     String image;
 
     @Option(names = {"-f", "--follow"}, description = "follow the rounds until the federation ends; exit 0 only if"
-            + " it was sealed")
+            + " its model was sealed and its serving image published")
     boolean follow;
 
     @Override
@@ -58,12 +58,13 @@ final class FederateCommand implements Callable<Integer> {
         while (true) {
             f = api.get("/api/v1/federations/" + id);
             printer.progress(f);
+            printer.state(f);
             if (FINAL.contains(f.path("state").asText())) {
                 break;
             }
             Thread.sleep(POLL_MILLIS);
         }
         printer.end(f);
-        return f.path("state").asText().equals("SEALED") ? 0 : 1;
+        return f.path("state").asText().equals("PUBLISHED") ? 0 : 1;
     }
 }

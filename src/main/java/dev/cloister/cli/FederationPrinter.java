@@ -10,7 +10,8 @@ import java.util.Set;
 
 /**
  * Prints a federation's progress from successive API snapshots: each site's result and each round's outcome once,
- * as they appear; then the end state and the held-out evaluation, saying which container computed it.
+ * as they appear, and each state after the rounds (sealing, evaluation, packaging); then the end state, the sealed
+ * model and its serving image, and the held-out evaluation, saying which container computed it.
  */
 final class FederationPrinter {
 
@@ -62,6 +63,16 @@ final class FederationPrinter {
         }
     }
 
+    /** Prints the states after the rounds (EVALUATING, SEALED, PACKAGED) once each, with their reasons. */
+    void state(JsonNode f) {
+        String state = f.path("state").asText();
+        if (AFTER_ROUNDS.contains(state) && printed.add("state/" + state)) {
+            out.printf("%s: %s%n", state, f.path("reason").asText());
+        }
+    }
+
+    private static final Set<String> AFTER_ROUNDS = Set.of("EVALUATING", "SEALED", "PACKAGED");
+
     private static String metrics(JsonNode m) {
         StringBuilder b = new StringBuilder();
         for (Iterator<Map.Entry<String, JsonNode>> it = m.fields(); it.hasNext(); ) {
@@ -78,6 +89,13 @@ final class FederationPrinter {
         out.printf("%s: %s%n", f.path("state").asText(), f.path("reason").asText());
         if (!f.path("modelDigest").isMissingNode() && !f.path("modelDigest").isNull()) {
             out.printf("model %s, signed by key %s%n", f.path("modelDigest").asText(), f.path("keyId").asText());
+        }
+        JsonNode image = f.path("servingImage");
+        if (!image.isMissingNode() && !image.isNull()) {
+            out.printf("serving image %s%n  %s%n", image.asText(), f.path("state").asText().equals("PUBLISHED")
+                    ? "signed with its provenance (cosign layout); check: cloister verify image " + image.asText()
+                    + " --key host.pub.pem"
+                    : "pushed, not signed");
         }
         JsonNode e = f.path("evaluation");
         if (e.isMissingNode() || e.isNull()) {

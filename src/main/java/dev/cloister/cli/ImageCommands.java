@@ -79,9 +79,11 @@ final class ImageCommands {
         } else {
             System.out.println("VERIFIED: " + report.image());
             System.out.printf("  signed by  key %s (signature and SLSA attestation)%n", report.keyId());
-            System.out.printf("  model      %s from job %s, policy %s%n", report.modelDigest(), report.jobId(),
-                    report.trainingPolicy());
-            report.datasetDigest().ifPresent(d -> System.out.printf("  dataset    %s%n", d));
+            System.out.printf("  model      %s from %s %s, policy %s%n", report.modelDigest(), report.originKind(),
+                    report.origin(), report.trainingPolicy());
+            System.out.printf("  provenance %s (the model's signed training provenance)%n",
+                    report.trainingProvenance());
+            report.datasetDigests().forEach(d -> System.out.printf("  dataset    %s%n", d));
             System.out.printf("  base       %s%n", report.baseImage());
             System.out.printf("  built      %s by %s%n", report.builtOn(), report.builderId());
         }

@@ -10,8 +10,11 @@ import java.util.function.UnaryOperator;
  * A federation as it stands: its sites, every round with each site's part in it, and the outcome. Immutable; the
  * service replaces it on every change and the store writes each version to disk.
  *
- * @param evaluation the held-out evaluation's report (accuracy of the global model and of each site alone, as the
- *                   evaluation container computed them), or null
+ * @param evaluation   the held-out evaluation's report (accuracy of the global model and of each site alone, as the
+ *                     evaluation container computed them), or null
+ * @param sealedAt     when the final model was sealed (its provenance's finish time, and its serving image's
+ *                     creation time), or null
+ * @param servingImage the serving image once pushed: {@code registry/repository:tag@sha256:...}, or null
  */
 public record Federation(
         String id,
@@ -35,19 +38,24 @@ public record Federation(
         String modelDigest,
         String keyId,
         Map<String, Object> evaluation,
-        String spec) {
+        String spec,
+        Instant sealedAt,
+        String servingImage) {
 
     public Federation {
         sites = List.copyOf(sites);
         rounds = List.copyOf(rounds);
     }
 
-    /** Where a federation is. */
+    /**
+     * Where a federation is. After the last round its model is SEALED (and evaluated), then packaged into a serving
+     * image like a job's model: PACKAGED once the image is pushed by digest, PUBLISHED once it is signed.
+     */
     public enum State {
-        QUEUED, RUNNING, EVALUATING, SEALED, FAILED, CANCELLED;
+        QUEUED, RUNNING, EVALUATING, SEALED, PACKAGED, PUBLISHED, FAILED, CANCELLED;
 
         public boolean isFinal() {
-            return this == SEALED || this == FAILED || this == CANCELLED;
+            return this == PUBLISHED || this == FAILED || this == CANCELLED;
         }
     }
 
@@ -102,7 +110,7 @@ public record Federation(
         return new Federation(id, name, next, why, submittedAt, next == State.RUNNING && startedAt == null ? at
                 : startedAt, next.isFinal() ? at : finishedAt, image, imageDigest, imagePinnedBy, aggregation,
                 clipNorm, quorum, plannedRounds, roundDeadline, sites, rounds, initialDigest, modelDigest, keyId,
-                evaluation, spec);
+                evaluation, spec, sealedAt, servingImage);
     }
 
     Federation withRound(Round round) {
@@ -114,29 +122,43 @@ public record Federation(
         }
         return new Federation(id, name, state, reason, submittedAt, startedAt, finishedAt, image, imageDigest,
                 imagePinnedBy, aggregation, clipNorm, quorum, plannedRounds, roundDeadline, sites, out,
-                initialDigest, modelDigest, keyId, evaluation, spec);
+                initialDigest, modelDigest, keyId, evaluation, spec, sealedAt, servingImage);
     }
 
     Federation withRound(int number, UnaryOperator<Round> change) {
         return withRound(change.apply(rounds.stream().filter(r -> r.number() == number).findFirst().orElseThrow()));
     }
 
+    /** Drops every round after {@code last} (a round the service stopped in, to be run again). */
+    Federation withRoundsUpTo(int last) {
+        return new Federation(id, name, state, reason, submittedAt, startedAt, finishedAt, image, imageDigest,
+                imagePinnedBy, aggregation, clipNorm, quorum, plannedRounds, roundDeadline, sites,
+                rounds.stream().filter(r -> r.number() <= last).toList(), initialDigest, modelDigest, keyId,
+                evaluation, spec, sealedAt, servingImage);
+    }
+
     Federation withInitial(String digest) {
         return new Federation(id, name, state, reason, submittedAt, startedAt, finishedAt, image, imageDigest,
                 imagePinnedBy, aggregation, clipNorm, quorum, plannedRounds, roundDeadline, sites, rounds, digest,
-                modelDigest, keyId, evaluation, spec);
+                modelDigest, keyId, evaluation, spec, sealedAt, servingImage);
     }
 
-    Federation withSeal(String model, String key) {
+    Federation withSeal(String model, String key, Instant at) {
         return new Federation(id, name, state, reason, submittedAt, startedAt, finishedAt, image, imageDigest,
                 imagePinnedBy, aggregation, clipNorm, quorum, plannedRounds, roundDeadline, sites, rounds,
-                initialDigest, model, key, evaluation, spec);
+                initialDigest, model, key, evaluation, spec, at, servingImage);
+    }
+
+    Federation withServingImage(String reference) {
+        return new Federation(id, name, state, reason, submittedAt, startedAt, finishedAt, image, imageDigest,
+                imagePinnedBy, aggregation, clipNorm, quorum, plannedRounds, roundDeadline, sites, rounds,
+                initialDigest, modelDigest, keyId, evaluation, spec, sealedAt, reference);
     }
 
     Federation withEvaluation(Map<String, Object> report) {
         return new Federation(id, name, state, reason, submittedAt, startedAt, finishedAt, image, imageDigest,
                 imagePinnedBy, aggregation, clipNorm, quorum, plannedRounds, roundDeadline, sites, rounds,
-                initialDigest, modelDigest, keyId, report, spec);
+                initialDigest, modelDigest, keyId, report, spec, sealedAt, servingImage);
     }
 
     /** The site named {@code name}, if it takes part. */

@@ -10,6 +10,8 @@ import dev.cloister.job.JobId;
 import dev.cloister.job.JobSpec;
 import dev.cloister.job.JobSpecReader;
 import dev.cloister.job.MalformedSpecException;
+import dev.cloister.job.ModelOrigin;
+import dev.cloister.job.ModelPublisher;
 import dev.cloister.keys.Signer;
 import dev.cloister.policy.Admission;
 import dev.cloister.policy.AdmissionException;
@@ -61,7 +63,8 @@ import java.util.stream.Stream;
  * its own network-less sandbox), judges each update, aggregates a quorum, writes the next global weights, and signs
  * a round record naming all of it and the previous record. After the last round the final weights are sealed like a
  * job's model, with a provenance that lists every round record, and the whole chain is verified before the
- * federation counts as SEALED.
+ * federation counts as SEALED. The sealed model is then packaged exactly like a job's: a serving image pushed by
+ * digest (PACKAGED), signed with its image provenance in the cosign layout (PUBLISHED).
  */
 public final class FederationService implements AutoCloseable {
 
@@ -71,6 +74,8 @@ public final class FederationService implements AutoCloseable {
     static final String ENV_ROUND = "FEDERATION_ROUND";
     static final String ENV_ROUNDS = "FEDERATION_ROUNDS";
     static final String MODEL_FILE = "global.npz";
+    /** The sealed model's directory in the federation's: the final {@value #MODEL_FILE} and its seal files. */
+    static final String MODEL_DIR = "model";
     /** Key of the evaluation run in the maps of admitted policies and datasets (never a site name: no parentheses). */
     private static final String EVALUATION = "(evaluation)";
 
@@ -92,6 +97,7 @@ public final class FederationService implements AutoCloseable {
     private final FederationSpecReader specReader;
     private final JobSealer sealer;
     private final ChainCheck chainCheck;
+    private final ModelPublisher publisher;
     private final Supplier<Signer> signers;
     private final AuditLog audit;
     private final Settings settings;
@@ -107,8 +113,8 @@ public final class FederationService implements AutoCloseable {
 
     public FederationService(Policies policies, DatasetRegistry datasets, Admission admission, SandboxRuntime runtime,
                              JobSpecReader jobReader, JobSealer sealer, ChainCheck chainCheck,
-                             Supplier<Signer> signers, AuditLog audit, SiteLogAccess logAccess, Settings settings,
-                             Clock clock) {
+                             ModelPublisher publisher, Supplier<Signer> signers, AuditLog audit,
+                             SiteLogAccess logAccess, Settings settings, Clock clock) {
         this.policies = policies;
         this.datasets = datasets;
         this.admission = admission;
@@ -117,6 +123,7 @@ public final class FederationService implements AutoCloseable {
         this.specReader = new FederationSpecReader(jobReader);
         this.sealer = sealer;
         this.chainCheck = chainCheck;
+        this.publisher = publisher;
         this.signers = signers;
         this.audit = audit;
         this.logAccess = logAccess;
@@ -208,7 +215,7 @@ public final class FederationService implements AutoCloseable {
                 null, null, spec.image(), image.imageId().toString(), image.pinnedBy().name(),
                 spec.aggregation().describe(), spec.clipNorm(), spec.quorum(), spec.rounds(),
                 DurationText.format(spec.roundDeadline()), siteViews, List.of(), null, null, null, null,
-                spec.document().toString());
+                spec.document().toString(), null, null);
         store.add(f);
         active.put(id.value(), new Active(spec, sitePolicies, siteDatasets));
         audit.record(actor, "federation.admit", id.value(), "admitted", Map.of("name", spec.name(),
@@ -249,6 +256,10 @@ public final class FederationService implements AutoCloseable {
         Active a = active.get(id);
         try {
             run(id, a);
+        } catch (ResumeException e) {
+            LOG.warnf("federation %s cannot be resumed: %s", id, e.getMessage());
+            transition(id, Federation.State.FAILED, "the service stopped while the federation ran and it cannot be"
+                    + " resumed: " + e.getMessage());
         } catch (RuntimeException | IOException e) {
             LOG.errorf(e, "federation %s failed unexpectedly", id);
             transition(id, Federation.State.FAILED, "internal error while running the federation (see the server log)");
@@ -262,19 +273,27 @@ public final class FederationService implements AutoCloseable {
         Path dir = store.dir(id);
         Files.createDirectories(dir.resolve("globals"));
         Files.createDirectories(dir.resolve("rounds"));
-        transition(id, Federation.State.RUNNING, "round 1 of " + spec.rounds());
         Weights initial = Weights.zeros(spec.model());
-        byte[] globalBytes = Npz.write(initial);
-        Digest initialDigest = Digest.of(globalBytes);
-        AtomicFiles.write(dir.resolve("globals").resolve(RoundStatement.globalName(0)), globalBytes);
-        store.update(id, f -> f.withInitial(initialDigest.toString()));
-        Weights global = initial;
-        Digest previous = null;
-        List<FederationFacts.RecordRef> records = new ArrayList<>();
-        Instant started = clock.instant();
-        for (int n = 1; n <= spec.rounds(); n++) {
-            if (n > 1) {
-                transition(id, Federation.State.RUNNING, "round " + n + " of " + spec.rounds());
+        byte[] initialBytes = Npz.write(initial);
+        Digest initialDigest = Digest.of(initialBytes);
+        Progress p = progress(id, spec, initial, initialDigest);
+        if (!p.resumed()) {
+            transition(id, Federation.State.RUNNING, "round 1 of " + spec.rounds());
+        }
+        if (p.done() == 0) {
+            // Zeros of the spec's shapes: the same bytes whenever they are written.
+            AtomicFiles.write(dir.resolve("globals").resolve(RoundStatement.globalName(0)), initialBytes);
+            store.update(id, f -> f.withInitial(initialDigest.toString()));
+        }
+        Weights global = p.global();
+        byte[] globalBytes = p.globalBytes();
+        Digest previous = p.previous();
+        List<FederationFacts.RecordRef> records = new ArrayList<>(p.records());
+        Instant started = store.find(id).orElseThrow().startedAt();
+        for (int n = p.done() + 1; n <= spec.rounds(); n++) {
+            if (n > 1 || p.resumed()) {
+                transition(id, Federation.State.RUNNING, (p.resumed() && n == p.done() + 1
+                        ? "resumed after a restart: " : "") + "round " + n + " of " + spec.rounds());
             }
             RoundOutcome r = round(id, a, n, global, globalBytes, previous);
             previous = r.recordDigest;
@@ -287,7 +306,15 @@ public final class FederationService implements AutoCloseable {
             global = r.next;
             globalBytes = r.nextBytes;
         }
-        if (!seal(id, a, globalBytes, initialDigest, records, started)) {
+        Federation sealed = store.find(id).orElseThrow();
+        if (sealed.modelDigest() != null) {
+            // Sealed before a restart (the evaluation was running): the seal stands once it verifies again.
+            try {
+                chainCheck.verify(dir, sealed.keyId());
+            } catch (VerificationException e) {
+                throw new ResumeException("the sealed model no longer verifies: " + String.join("; ", e.reasons()));
+            }
+        } else if (!seal(id, a, globalBytes, initialDigest, records, started)) {
             return;
         }
         if (spec.evaluation() != null && !a.cancelled) {
@@ -298,6 +325,223 @@ public final class FederationService implements AutoCloseable {
         Federation done = store.find(id).orElseThrow();
         transition(id, Federation.State.SEALED, "sealed: " + spec.rounds() + " round(s), model " + done.modelDigest()
                 + ", key " + done.keyId().substring(0, 12));
+        if (!a.cancelled) {
+            publish(id);
+        }
+    }
+
+    /**
+     * SEALED -> PACKAGED (serving image pushed by digest) -> PUBLISHED (signature and attestation pushed): the same
+     * publisher as a job's model, given the federation's facts. A failure leaves the sealed model verifiable.
+     */
+    private void publish(String id) {
+        Federation f = store.find(id).orElseThrow();
+        try {
+            ModelPublisher.Packaged packaged = publisher.packageModel(new ModelPublisher.SealedModel(
+                    new ModelOrigin(f.id()), f.name(), Digest.parse(f.modelDigest()), trainingPolicy(f),
+                    // Sealed before sealedAt was recorded: it ended (SEALED was final) when it was sealed.
+                    f.sealedAt() != null ? f.sealedAt() : f.finishedAt(), store.dir(id).resolve(MODEL_DIR)));
+            store.update(id, x -> x.withServingImage(packaged.reference()));
+            audit.record("cloister", "federation.package", id, "pushed", Map.of("image", packaged.reference(),
+                    "modelDigest", f.modelDigest()));
+            transition(id, Federation.State.PACKAGED, "serving image pushed: " + packaged.reference());
+            ModelPublisher.Published published = publisher.sign(packaged);
+            audit.record("cloister", "federation.publish", id, "signed", Map.of("image", packaged.reference(),
+                    "keyId", published.keyId()));
+            transition(id, Federation.State.PUBLISHED, "signed: " + published.signatureTag() + ", "
+                    + published.attestationTag());
+        } catch (ModelPublisher.PublishException | RuntimeException e) {
+            LOG.warnf("publishing federation %s failed: %s", id, e.getMessage());
+            audit.record("cloister", "federation.publish", id, "failed", Map.of("reason",
+                    String.valueOf(e.getMessage())));
+            transition(id, Federation.State.FAILED, "publishing failed (the sealed model stays verifiable): "
+                    + e.getMessage());
+        }
+    }
+
+    private void resume(Federation f) {
+        String id = f.id();
+        List<String> problems = new ArrayList<>();
+        Active a = null;
+        try {
+            a = readmit(f, problems);
+        } catch (MalformedSpecException | SandboxException | RuntimeException e) {
+            problems.add(String.valueOf(e.getMessage()));
+        }
+        if (!problems.isEmpty() || a == null) {
+            int round = f.rounds().isEmpty() ? 0 : f.rounds().get(f.rounds().size() - 1).number();
+            audit.record("cloister", "recovery.federation", id, "failed", Map.of("problems", problems));
+            transition(id, Federation.State.FAILED, "the service stopped while the federation ran (round " + round
+                    + ") and it cannot be resumed: " + String.join("; ", problems));
+            return;
+        }
+        active.put(id, a);
+        federations.submit(() -> execute(id));
+    }
+
+    /** Admits a stored federation again, as at submission; every difference from what was recorded is a problem. */
+    private Active readmit(Federation f, List<String> problems)
+            throws MalformedSpecException, SandboxException {
+        FederationSpecReader.Parsed parsed = specReader.read(jobReader.readTree(
+                f.spec().getBytes(StandardCharsets.UTF_8), JobSpecReader.Format.JSON));
+        parsed.violations().forEach(v -> problems.add("spec: " + v));
+        FederationSpec spec = parsed.spec();
+        if (spec == null) {
+            return null;
+        }
+        List<Violation> violations = new ArrayList<>();
+        Map<String, Policy> sitePolicies = new LinkedHashMap<>();
+        Map<String, Dataset> siteDatasets = new LinkedHashMap<>();
+        for (int i = 0; i < spec.sites().size(); i++) {
+            FederationSpec.Site s = spec.sites().get(i);
+            admitSite("sites[" + i + "]", s.name(), s.job(), sitePolicies, siteDatasets, violations);
+        }
+        if (spec.evaluation() != null) {
+            admitSite("evaluation", EVALUATION, spec.evaluation().job(), sitePolicies, siteDatasets, violations);
+        }
+        violations.forEach(v -> problems.add(v.toString()));
+        for (Federation.Site s : f.sites()) {
+            Policy p = sitePolicies.get(s.name());
+            Dataset d = siteDatasets.get(s.name());
+            if (p != null && !p.digest().toString().equals(s.policyDigest())) {
+                problems.add("site " + s.name() + ": policy '" + s.policy() + "' changed since admission ("
+                        + p.digest() + ", was " + s.policyDigest() + ")");
+            }
+            if (d != null && !d.digest().toString().equals(s.datasetDigest())) {
+                problems.add("site " + s.name() + ": dataset '" + s.dataset() + "' changed since admission ("
+                        + d.digest() + ", was " + s.datasetDigest() + ")");
+            }
+        }
+        ResolvedImage image = runtime.resolve(ImageRef.parse(spec.image()));
+        if (!image.imageId().toString().equals(f.imageDigest())) {
+            problems.add("the trainer image " + spec.image() + " is now " + image.imageId() + ", was "
+                    + f.imageDigest());
+        }
+        return problems.isEmpty() ? new Active(spec, sitePolicies, siteDatasets) : null;
+    }
+
+    // The sealed directory is checked again before it is packaged: it sat on disk while no process watched it.
+    private void republish(String id) {
+        Federation f = store.find(id).orElseThrow();
+        String problem = null;
+        try {
+            chainCheck.verify(store.dir(id), f.keyId());
+        } catch (VerificationException e) {
+            problem = String.join("; ", e.reasons());
+        } catch (RuntimeException e) {
+            problem = String.valueOf(e.getMessage());
+        }
+        if (problem != null) {
+            audit.record("cloister", "federation.publish", id, "failed", Map.of("reason", problem));
+            transition(id, Federation.State.FAILED, "the sealed federation no longer verifies: " + problem);
+            return;
+        }
+        publish(id);
+    }
+
+    /**
+     * The one policy every site trained under: a serving image's attestation names one training policy, as the
+     * federation's provenance does when its sites agree (release policies judge it like a job's).
+     */
+    private static String trainingPolicy(Federation f) throws ModelPublisher.PublishException {
+        List<String> policies = f.sites().stream().map(Federation.Site::policy).distinct().toList();
+        if (policies.size() != 1) {
+            throw new ModelPublisher.PublishException("the sites trained under different policies " + policies
+                    + ": a serving image names one training policy, so this model is not packaged", null);
+        }
+        return policies.get(0);
+    }
+
+    /**
+     * Where a federation stands: the rounds already aggregated (1..done, each with its signed record), the global
+     * weights they produced, and whether this is a resumption after a restart.
+     */
+    private record Progress(int done, Weights global, byte[] globalBytes, Digest previous,
+                            List<FederationFacts.RecordRef> records, boolean resumed) {
+    }
+
+    /**
+     * The rounds a federation has already aggregated, read back from its state and checked against its files: each
+     * round's record and output must be on disk with the digests the state recorded. A round that was running when
+     * the service stopped is dropped (its record, if written, is replaced when the round runs again) and its run
+     * directories are kept aside as {@code round-NNNN.interrupted-K}.
+     */
+    private Progress progress(String id, FederationSpec spec, Weights initial, Digest initialDigest)
+            throws IOException {
+        Federation f = store.find(id).orElseThrow();
+        boolean resumed = f.state() != Federation.State.QUEUED;
+        if (!resumed) {
+            return new Progress(0, initial, Npz.write(initial), null, List.of(), false);
+        }
+        if (f.initialDigest() != null && !f.initialDigest().equals(initialDigest.toString())) {
+            throw new ResumeException("the initial weights of the spec's model (" + initialDigest + ") are not the"
+                    + " recorded " + f.initialDigest());
+        }
+        Path dir = store.dir(id);
+        int done = 0;
+        Digest previous = null;
+        List<FederationFacts.RecordRef> records = new ArrayList<>();
+        for (Federation.Round r : f.rounds()) {
+            if (r.number() != done + 1 || r.state() != Federation.RoundState.AGGREGATED) {
+                break;
+            }
+            Path record = dir.resolve("rounds").resolve(RoundStatement.fileName(r.number()));
+            Digest recordDigest = Digest.of(Files.readAllBytes(record));
+            if (!recordDigest.toString().equals(r.recordDigest())) {
+                throw new ResumeException(record.getFileName() + " is not the record the federation signed");
+            }
+            done = r.number();
+            previous = recordDigest;
+            records.add(new FederationFacts.RecordRef(RoundStatement.fileName(done), recordDigest));
+        }
+        Weights global = initial;
+        byte[] globalBytes = Npz.write(initial);
+        if (done > 0) {
+            Path file = dir.resolve("globals").resolve(RoundStatement.globalName(done));
+            globalBytes = Files.readAllBytes(file);
+            if (!Digest.of(globalBytes).toString().equals(f.rounds().get(done - 1).outputDigest())) {
+                throw new ResumeException(file.getFileName() + " is not round " + done + "'s output");
+            }
+            try {
+                global = Npz.read(file, limits(spec, initial));
+            } catch (InvalidUpdateException e) {
+                throw new ResumeException(file.getFileName() + " cannot be read: " + e.getMessage());
+            }
+        }
+        int kept = done;
+        if (f.rounds().size() > kept) {
+            for (Federation.Round r : f.rounds().subList(kept, f.rounds().size())) {
+                setAside(dir.resolve("runs").resolve(roundDir(r.number())));
+            }
+            store.update(id, x -> x.withRoundsUpTo(kept));
+        }
+        if (f.state() == Federation.State.EVALUATING) {
+            setAside(dir.resolve("evaluation"));
+        }
+        audit.record("cloister", "recovery.federation", id, "resumed", Map.of("state", f.state().name(),
+                "roundsKept", kept, "nextRound", Math.min(kept + 1, spec.rounds())));
+        return new Progress(done, global, globalBytes, previous, records, true);
+    }
+
+    /** A stored federation that cannot be taken up again; the message says why. */
+    private static final class ResumeException extends IOException {
+        ResumeException(String message) {
+            super(message);
+        }
+    }
+
+    // Kept, not deleted: what the interrupted attempt left is evidence, and the next attempt needs the name.
+    private static void setAside(Path dir) throws IOException {
+        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        for (int k = 1; ; k++) {
+            Path aside = dir.resolveSibling(dir.getFileName() + ".interrupted-" + k);
+            if (!Files.exists(aside, LinkOption.NOFOLLOW_LINKS)) {
+                Files.move(dir, aside, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                return;
+            }
+        }
     }
 
     /** A round's result: the next weights (null when it failed, with the reason) and its record's digest. */
@@ -466,7 +710,7 @@ public final class FederationService implements AutoCloseable {
     private boolean seal(String id, Active a, byte[] finalBytes, Digest initial, List<FederationFacts.RecordRef> records,
                          Instant started) {
         Path dir = store.dir(id);
-        Path model = dir.resolve("model");
+        Path model = dir.resolve(MODEL_DIR);
         Federation f = store.find(id).orElseThrow();
         try {
             Files.createDirectories(model);
@@ -475,12 +719,13 @@ public final class FederationService implements AutoCloseable {
                     s.name(), s.team(), s.dataset(), Digest.parse(s.datasetDigest()), s.policy(),
                     Digest.parse(s.policyDigest()), s.seccomp(), Digest.parse(s.seccompDigest()), s.runtime()))
                     .toList();
+            Instant sealedAt = clock.instant();
             FederationFacts facts = new FederationFacts(id, settings.builderId(), f.spec(),
                     ImageRef.parse(f.image()).repository(), Digest.parse(f.imageDigest()), f.imagePinnedBy(), sites,
-                    initial, records, f.aggregation(), f.submittedAt(), started, clock.instant());
+                    initial, records, f.aggregation(), f.submittedAt(), started, sealedAt);
             JobSealer.Seal seal = sealer.seal(model, manifest -> FederationProvenance.statement(facts, manifest));
             chainCheck.verify(dir, seal.keyId().hex());
-            store.update(id, x -> x.withSeal(seal.manifest().rootDigest().toString(), seal.keyId().hex()));
+            store.update(id, x -> x.withSeal(seal.manifest().rootDigest().toString(), seal.keyId().hex(), sealedAt));
             audit.record("cloister", "federation.seal", id, "sealed", Map.of(
                     "modelDigest", seal.manifest().rootDigest().toString(), "keyId", seal.keyId().hex(),
                     "rounds", records.size()));
@@ -629,16 +874,21 @@ public final class FederationService implements AutoCloseable {
     }
 
     /**
-     * Reads the stored federations after a start. Rounds are not resumed: a federation an earlier process left
-     * unfinished is FAILED with that reason (its containers are removed with the instance's other orphans).
+     * Reads the stored federations after a start (after the jobs' recovery has removed this instance's orphan
+     * containers, the sites' among them) and takes each unfinished one up again. One that was queued, running rounds
+     * or evaluating is admitted again from its stored spec (each site's policy and dataset must still have the
+     * digests recorded at submission, the trainer image the same ID) and continues after its last aggregated round:
+     * the round that was running is run again from the same input, signed records are kept. One whose model was
+     * sealed (SEALED or PACKAGED) is verified again and published, as a job's model would be.
      */
     public void recover() {
         store.load();
         for (Federation f : store.all()) {
-            if (!f.state().isFinal()) {
-                int round = f.rounds().isEmpty() ? 0 : f.rounds().get(f.rounds().size() - 1).number();
-                transition(f.id(), Federation.State.FAILED, "the service stopped while the federation ran (round "
-                        + round + "); federations are not resumed");
+            if (f.state() == Federation.State.SEALED || f.state() == Federation.State.PACKAGED) {
+                audit.record("cloister", "recovery.federation", f.id(), "publishing", Map.of("state", f.state().name()));
+                federations.submit(() -> republish(f.id()));
+            } else if (!f.state().isFinal()) {
+                resume(f);
             }
         }
     }

@@ -4,12 +4,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.cloister.digest.Digest;
+import dev.cloister.job.ModelOrigin;
 import dev.cloister.seal.JobSealer;
 import dev.cloister.seal.OmsStatement;
 import dev.cloister.seal.Provenance;
 
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -17,7 +19,9 @@ import java.util.Optional;
  * The SLSA v1 provenance of a serving image (https://slsa.dev/spec/v1.0/provenance), attested in cosign's
  * {@code .att} tag: the subject is the image (repository name and manifest digest); the resolved dependencies are
  * the base image, the sealed model's OMS root digest, the model's own training provenance, the training data set and
- * the serving code, each found again by its {@code name}.
+ * the serving code, each found again by its {@code name}. The model's origin (a job, or a federation whose training
+ * provenance lists its signed round records) is the invocation id, and {@code externalParameters} names it as
+ * {@code jobId} or {@code federationId}. A federation's model has one {@code dataset} dependency per site.
  */
 final class ImageProvenance {
 
@@ -29,9 +33,12 @@ final class ImageProvenance {
     static final String SERVING_CODE = "serving-code";
 
     /** What a verified image attestation states. */
-    record Claims(String subjectName, Digest subjectDigest, String jobId, String builderId, String trainingPolicy,
-                  ImageReference base, Digest model, Digest trainingProvenance, Optional<Digest> dataset,
-                  Instant builtOn) {
+    record Claims(String subjectName, Digest subjectDigest, ModelOrigin origin, String builderId,
+                  String trainingPolicy, ImageReference base, Digest model, Digest trainingProvenance,
+                  List<Digest> datasets, Instant builtOn) {
+        Claims {
+            datasets = List.copyOf(datasets);
+        }
     }
 
     private ImageProvenance() {
@@ -49,7 +56,8 @@ final class ImageProvenance {
         ObjectNode build = predicate.putObject("buildDefinition");
         build.put("buildType", BUILD_TYPE);
         ObjectNode external = build.putObject("externalParameters");
-        external.put("jobId", image.model().jobId().value());
+        ModelOrigin origin = image.model().origin();
+        external.put(origin.kind() == ModelOrigin.Kind.JOB ? "jobId" : "federationId", origin.id());
         external.put("target", image.image().name() + ":" + image.image().tag().orElse(""));
         external.put("baseImage", image.base().toString());
         ObjectNode internal = build.putObject("internalParameters");
@@ -64,16 +72,16 @@ final class ImageProvenance {
 
         ArrayNode deps = build.putArray("resolvedDependencies");
         dependency(deps, BASE, Provenance.IMAGE_URI_PREFIX + image.base().name(), image.base().digest().orElseThrow());
-        dependency(deps, MODEL, "cloister-model:" + image.model().jobId(), image.model().modelDigest());
-        dependency(deps, TRAINING_PROVENANCE, "cloister-provenance:" + image.model().jobId() + "/"
+        dependency(deps, MODEL, "cloister-model:" + origin.id(), image.model().modelDigest());
+        dependency(deps, TRAINING_PROVENANCE, "cloister-provenance:" + origin.id() + "/"
                 + JobSealer.PROVENANCE_FILE, image.trainingProvenance());
-        image.dataset().ifPresent(d -> dependency(deps, DATASET, Provenance.DATASET_URI_PREFIX + d.name(), d.digest()));
+        image.datasets().forEach(d -> dependency(deps, DATASET, Provenance.DATASET_URI_PREFIX + d.name(), d.digest()));
         dependency(deps, SERVING_CODE, "cloister-serving-code:" + ServingLayers.SERVING_PATH, image.servingCode());
 
         ObjectNode run = predicate.putObject("runDetails");
         run.putObject("builder").put("id", builderId);
         ObjectNode metadata = run.putObject("metadata");
-        metadata.put("invocationId", image.model().jobId().value());
+        metadata.put("invocationId", origin.id());
         metadata.put("startedOn", image.startedOn().toString());
         metadata.put("finishedOn", image.finishedOn().toString());
         return Json.bytes(root);
@@ -114,7 +122,7 @@ final class ImageProvenance {
         ImageReference base = null;
         Digest model = null;
         Digest training = null;
-        Optional<Digest> dataset = Optional.empty();
+        List<Digest> datasets = new ArrayList<>();
         for (JsonNode dep : build.path("resolvedDependencies")) {
             String name = dep.path("name").asText("");
             JsonNode sha = dep.path("digest").path("sha256");
@@ -131,7 +139,7 @@ final class ImageProvenance {
                 }
                 case MODEL -> model = digest(sha, "model digest", problems);
                 case TRAINING_PROVENANCE -> training = digest(sha, "training provenance digest", problems);
-                case DATASET -> dataset = Optional.ofNullable(digest(sha, "dataset digest", problems));
+                case DATASET -> Optional.ofNullable(digest(sha, "dataset digest", problems)).ifPresent(datasets::add);
                 default -> {
                 }
             }
@@ -150,9 +158,15 @@ final class ImageProvenance {
         if (policy.isEmpty()) {
             problems.add("it does not name the training policy");
         }
-        return new Claims(subjectName, subjectDigest, metadata.path("invocationId").asText(""),
+        ModelOrigin origin = null;
+        try {
+            origin = new ModelOrigin(metadata.path("invocationId").asText(""));
+        } catch (IllegalArgumentException e) {
+            problems.add("its invocation id (runDetails.metadata.invocationId) is not a job or federation id");
+        }
+        return new Claims(subjectName, subjectDigest, origin,
                 predicate.path("runDetails").path("builder").path("id").asText(""), policy, base, model, training,
-                dataset, builtOn);
+                datasets, builtOn);
     }
 
     private static Digest digest(JsonNode node, String what, List<String> problems) {

@@ -22,7 +22,6 @@ import java.util.function.Supplier;
 public final class ImageSigner {
 
     /** Keys of the simple-signing payload's {@code optional} section. */
-    static final String OPTIONAL_JOB_ID = ServingImageBuilder.LABEL_JOB_ID;
     static final String OPTIONAL_MODEL_DIGEST = ServingImageBuilder.LABEL_MODEL_DIGEST;
 
     private static final Logger LOG = Logger.getLogger(ImageSigner.class);
@@ -78,7 +77,7 @@ public final class ImageSigner {
 
     static byte[] simpleSigningPayload(ServingImage image) {
         return CosignLayout.simpleSigningPayload(image.image().name(), image.digest(), Map.of(
-                OPTIONAL_JOB_ID, image.model().jobId().value(),
+                ServingImageBuilder.originLabel(image.model().origin().kind()), image.model().origin().id(),
                 OPTIONAL_MODEL_DIGEST, image.model().modelDigest().toString()));
     }
 

@@ -66,8 +66,8 @@ public final class ImageVerifier {
         if (!failures.isEmpty()) {
             throw new ImageVerificationException(failures);
         }
-        return new VerifiedImage(image.pinned(digest), key.keyId(), claims.jobId(), claims.trainingPolicy(),
-                claims.dataset(), claims.base(), claims.model(), claims.trainingProvenance(), claims.builtOn(),
+        return new VerifiedImage(image.pinned(digest), key.keyId(), claims.origin().id(), claims.trainingPolicy(),
+                claims.datasets(), claims.base(), claims.model(), claims.trainingProvenance(), claims.builtOn(),
                 claims.builderId());
     }
 
@@ -103,7 +103,7 @@ public final class ImageVerifier {
         JsonNode labels = json.path("config").path("Labels");
         Map<String, String> expected = Map.of(
                 ServingImageBuilder.LABEL_MODEL_DIGEST, String.valueOf(claims.model()),
-                ServingImageBuilder.LABEL_JOB_ID, claims.jobId(),
+                ServingImageBuilder.originLabel(claims.origin().kind()), claims.origin().id(),
                 ServingImageBuilder.LABEL_POLICY, claims.trainingPolicy(),
                 ServingImageBuilder.LABEL_BASE_DIGEST, String.valueOf(claims.base().digest().orElseThrow()),
                 ServingImageBuilder.LABEL_TRAINING_PROVENANCE, String.valueOf(claims.trainingProvenance()));

@@ -1,6 +1,5 @@
 package dev.cloister.image;
 
-import dev.cloister.job.Job;
 import dev.cloister.job.ModelPublisher;
 
 import java.nio.file.Path;
@@ -8,8 +7,8 @@ import java.util.Optional;
 import java.util.function.Supplier;
 
 /**
- * Publishes sealed models to an OCI registry: a serving image (Jib) under {@code <prefix>/<job name>:<job id>},
- * then its cosign-layout signature and attestation.
+ * Publishes sealed models to an OCI registry: a serving image (Jib) under {@code <prefix>/<name>:<id>} (the name
+ * and id of the job or federation that trained it), then its cosign-layout signature and attestation.
  */
 public final class RegistryPublisher implements ModelPublisher {
 
@@ -32,15 +31,15 @@ public final class RegistryPublisher implements ModelPublisher {
     }
 
     @Override
-    public Packaged packageModel(Job job, Path sealedDir) throws PublishException {
-        // The job's finish time is the image's creation time: fixed per job, so rebuilding gives the same digest.
-        ModelMetadata model = new ModelMetadata(job.id(), job.modelDigest(), job.policy(), job.finishedAt());
+    public Packaged packageModel(SealedModel sealed) throws PublishException {
+        ModelMetadata model = new ModelMetadata(sealed.origin(), sealed.modelDigest(), sealed.policy(),
+                sealed.sealedAt());
         ImageReference to = ImageReference.parse(target.registry() + "/" + target.repositoryPrefix() + "/"
-                + job.spec().name() + ":" + job.id().value());
+                + sealed.name() + ":" + sealed.origin().id());
         String base = target.servingBase().get().orElseThrow(() -> new PublishException(
                 "no serving base image is configured: run deploy/host-setup.sh or set cloister.images.serving-base", null));
         try {
-            ServingImage image = builder.build(ImageReference.parse(base), sealedDir, target.servingCode(), model, to);
+            ServingImage image = builder.build(ImageReference.parse(base), sealed.dir(), target.servingCode(), model, to);
             return new Packaged(image.image().toString(), image.digest(), image);
         } catch (ImageException e) {
             throw new PublishException("serving image not built: " + String.join("; ", e.problems()), e);

@@ -172,13 +172,14 @@ public record ReleasePolicy(List<String> allowedPolicies, List<Digest> allowedDa
                     + "', which is not one of the allowed " + allowedPolicies);
         }
         if (!allowedDatasetDigests.isEmpty()) {
-            if (claims.dataset().isEmpty()) {
+            if (claims.datasets().isEmpty()) {
                 out.add("release policy: the attestation names no training data set, and only "
                         + allowedDatasetDigests + " are allowed");
-            } else if (!allowedDatasetDigests.contains(claims.dataset().get())) {
-                out.add("release policy: the model was trained on data set " + claims.dataset().get()
-                        + ", which is not one of the allowed " + allowedDatasetDigests);
             }
+            // A federation's model was trained on every site's data set: each one must be allowed.
+            claims.datasets().stream().filter(d -> !allowedDatasetDigests.contains(d)).forEach(d ->
+                    out.add("release policy: the model was trained on data set " + d
+                            + ", which is not one of the allowed " + allowedDatasetDigests));
         }
         if (!allowedBaseImages.isEmpty() && !allowedBaseImages.contains(claims.base())) {
             out.add("release policy: the base image " + claims.base() + " is not one of the allowed "

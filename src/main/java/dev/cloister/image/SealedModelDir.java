@@ -17,23 +17,24 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
-import java.util.Optional;
 
 /**
  * A sealed model directory checked against the control plane's metadata before it goes into an image: the files
- * hash to the metadata's OMS root digest, and the training provenance names the same job, policy and model. The
+ * hash to the metadata's OMS root digest, and the training provenance names the same job (or federation), policy
+ * and model. The
  * signatures themselves are the deployer's to verify (with the pinned key); here they are only required to exist.
  *
  * @param files every file of the model layer, relative POSIX paths in OMS path order, then the two seal files
  */
 record SealedModelDir(Path root, List<String> files, Digest trainingProvenance,
-                      Optional<ServingImage.Dataset> dataset) {
+                      List<ServingImage.Dataset> datasets) {
 
     static final List<String> SEAL_FILES = List.of(ModelSigner.SIGNATURE_FILE, JobSealer.PROVENANCE_FILE);
     private static final int MAX_PROVENANCE_BYTES = 32 * 1024 * 1024;
 
     SealedModelDir {
         files = List.copyOf(files);
+        datasets = List.copyOf(datasets);
     }
 
     static SealedModelDir read(Path dir, ModelMetadata metadata) throws ImageException {
@@ -55,20 +56,20 @@ record SealedModelDir(Path root, List<String> files, Digest trainingProvenance,
         }
         if (!manifest.rootDigest().equals(metadata.modelDigest())) {
             problems.add("the model files hash to " + manifest.rootDigest() + ", not the sealed model digest "
-                    + metadata.modelDigest() + ": the directory changed after sealing, or belongs to another job");
+                    + metadata.modelDigest() + ": the directory changed after sealing, or belongs to another model");
         }
         byte[] bundle = readCapped(root.resolve(JobSealer.PROVENANCE_FILE));
-        Optional<ServingImage.Dataset> dataset = checkProvenance(bundle, metadata, problems);
+        List<ServingImage.Dataset> datasets = checkProvenance(bundle, metadata, problems);
         if (!problems.isEmpty()) {
             throw new ImageException(problems);
         }
         List<String> files = new ArrayList<>(manifest.resources().stream().map(ModelManifest.Resource::name).toList());
         files.addAll(SEAL_FILES);
-        return new SealedModelDir(root, files, Digest.of(bundle), dataset);
+        return new SealedModelDir(root, files, Digest.of(bundle), datasets);
     }
 
-    /** Checks the training provenance statement (read, not verified) against the metadata; yields its data set. */
-    private static Optional<ServingImage.Dataset> checkProvenance(byte[] bundle, ModelMetadata metadata,
+    /** Checks the training provenance statement (read, not verified) against the metadata; yields its data sets. */
+    private static List<ServingImage.Dataset> checkProvenance(byte[] bundle, ModelMetadata metadata,
                                                                   List<String> problems) {
         String file = JobSealer.PROVENANCE_FILE;
         ObjectNode json = Json.readObject(bundle);
@@ -81,15 +82,15 @@ record SealedModelDir(Path root, List<String> files, Digest trainingProvenance,
         }
         if (statement == null) {
             problems.add(file + " is not a Sigstore bundle holding a DSSE-signed statement");
-            return Optional.empty();
+            return List.of();
         }
         if (!Provenance.PREDICATE_TYPE.equals(statement.path("predicateType").asText())) {
             problems.add(file + " does not hold SLSA provenance (" + Provenance.PREDICATE_TYPE + ")");
         }
         JsonNode predicate = statement.path("predicate");
-        String job = predicate.path("runDetails").path("metadata").path("invocationId").asText("");
-        if (!job.equals(metadata.jobId().value())) {
-            problems.add(file + " is the provenance of job '" + job + "', not " + metadata.jobId());
+        String invocation = predicate.path("runDetails").path("metadata").path("invocationId").asText("");
+        if (!invocation.equals(metadata.origin().id())) {
+            problems.add(file + " is the provenance of '" + invocation + "', not of " + metadata.origin());
         }
         JsonNode build = predicate.path("buildDefinition");
         String policy = build.path("internalParameters").path("policy").path("name").asText("");
@@ -104,19 +105,19 @@ record SealedModelDir(Path root, List<String> files, Digest trainingProvenance,
         if (!modelNamed) {
             problems.add(file + " does not name the model digest " + metadata.modelDigest() + " as a subject");
         }
-        Optional<ServingImage.Dataset> dataset = Optional.empty();
+        List<ServingImage.Dataset> datasets = new ArrayList<>();
         for (JsonNode dependency : build.path("resolvedDependencies")) {
             String uri = dependency.path("uri").asText("");
             if (uri.startsWith(Provenance.DATASET_URI_PREFIX)) {
                 try {
-                    dataset = Optional.of(new ServingImage.Dataset(uri.substring(Provenance.DATASET_URI_PREFIX.length()),
+                    datasets.add(new ServingImage.Dataset(uri.substring(Provenance.DATASET_URI_PREFIX.length()),
                             new Digest(dependency.path("digest").path("sha256").asText(""))));
                 } catch (IllegalArgumentException e) {
                     problems.add(file + " names the data set with a malformed digest");
                 }
             }
         }
-        return dataset;
+        return datasets;
     }
 
     private static byte[] readCapped(Path file) throws ImageException {

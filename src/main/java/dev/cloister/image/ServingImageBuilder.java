@@ -12,6 +12,7 @@ import com.google.cloud.tools.jib.api.buildplan.ImageFormat;
 import com.google.cloud.tools.jib.api.buildplan.Port;
 import com.google.cloud.tools.jib.global.JibSystemProperties;
 import dev.cloister.digest.Digest;
+import dev.cloister.job.ModelOrigin;
 import dev.cloister.seal.ModelManifest;
 import dev.cloister.seal.SealException;
 import org.jboss.logging.Logger;
@@ -37,8 +38,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Builds a sealed model's serving image with Jib (no Docker daemon) and pushes it: the base image pinned by digest,
  * plus one layer with the sealed model at {@code /model} and one with the serving code at
  * {@code /opt/cloister/serving}; entrypoint {@code tini -- python3 serve.py}, user 65534:65534, port 8080, OCI and
- * Cloister labels. Layers have fixed owners, modes and timestamps and the image a creation time fixed per job, so
- * building the same sealed job twice gives the same digest.
+ * Cloister labels. Layers have fixed owners, modes and timestamps and the image a creation time fixed per model, so
+ * building the same sealed model twice gives the same digest. A job's model and a federation's are packaged alike;
+ * only the label naming the origin differs ({@value #LABEL_JOB_ID} or {@value #LABEL_FEDERATION_ID}).
  *
  * <p>Plain HTTP is allowed only when the base and the target registries are both on the loopback interface.
  */
@@ -47,6 +49,7 @@ public final class ServingImageBuilder {
     /** Label keys Cloister sets besides the {@code org.opencontainers.image.*} ones. */
     public static final String LABEL_MODEL_DIGEST = "dev.cloister.model.digest";
     public static final String LABEL_JOB_ID = "dev.cloister.job-id";
+    public static final String LABEL_FEDERATION_ID = "dev.cloister.federation-id";
     public static final String LABEL_POLICY = "dev.cloister.policy";
     public static final String LABEL_TRAINING_PROVENANCE = "dev.cloister.training-provenance.digest";
     public static final String LABEL_DATASET_DIGEST = "dev.cloister.dataset.digest";
@@ -110,25 +113,34 @@ public final class ServingImageBuilder {
                 .addExposedPort(Port.tcp(ServingLayers.PORT))
                 .setLabels(labels(base, model, sealed));
         Digest digest = push(image, base, target);
-        LOG.infof("pushed serving image %s@%s for %s", target, digest, model.jobId());
-        return new ServingImage(target.withDigest(digest), base, model, sealed.trainingProvenance(), sealed.dataset(),
+        LOG.infof("pushed serving image %s@%s for %s", target, digest, model.origin());
+        return new ServingImage(target.withDigest(digest), base, model, sealed.trainingProvenance(), sealed.datasets(),
                 serving.rootDigest(), startedOn, clock.instant());
     }
 
     static Map<String, String> labels(ImageReference base, ModelMetadata model, SealedModelDir sealed) {
         Map<String, String> labels = new TreeMap<>();
         labels.put(LABEL_CREATED, model.created().toString());
-        labels.put("org.opencontainers.image.title", "Cloister model " + model.jobId());
-        labels.put("org.opencontainers.image.description", "Sealed model of " + model.jobId()
+        labels.put("org.opencontainers.image.title", "Cloister model " + model.origin().id());
+        labels.put("org.opencontainers.image.description", "Sealed model of " + model.origin()
                 + " at /model, served by /opt/cloister/serving/serve.py on port " + ServingLayers.PORT);
         labels.put(LABEL_BASE_NAME, base.name());
         labels.put(LABEL_BASE_DIGEST, base.digest().orElseThrow().toString());
         labels.put(LABEL_MODEL_DIGEST, model.modelDigest().toString());
-        labels.put(LABEL_JOB_ID, model.jobId().value());
+        labels.put(originLabel(model.origin().kind()), model.origin().id());
         labels.put(LABEL_POLICY, model.policy());
         labels.put(LABEL_TRAINING_PROVENANCE, sealed.trainingProvenance().toString());
-        sealed.dataset().ifPresent(d -> labels.put(LABEL_DATASET_DIGEST, d.digest().toString()));
+        if (!sealed.datasets().isEmpty()) {
+            // One digest for a job; a federation's site data sets, comma-separated in the provenance's order.
+            labels.put(LABEL_DATASET_DIGEST, String.join(",", sealed.datasets().stream()
+                    .map(d -> d.digest().toString()).toList()));
+        }
         return labels;
+    }
+
+    /** The label that names the model's origin: the job id, or the federation id. */
+    static String originLabel(ModelOrigin.Kind kind) {
+        return kind == ModelOrigin.Kind.JOB ? LABEL_JOB_ID : LABEL_FEDERATION_ID;
     }
 
     private static ModelManifest servingCode(Path dir) throws ImageException {

@@ -348,7 +348,10 @@ public final class JobService implements AutoCloseable {
     private void publish(JobId id, Path sealedDir) {
         ModelPublisher.Packaged packaged;
         try {
-            packaged = publisher.packageModel(store.find(id).orElseThrow(), sealedDir);
+            Job job = store.find(id).orElseThrow();
+            // The job's finish time is the image's creation time: fixed per job, so rebuilding gives the same digest.
+            packaged = publisher.packageModel(new ModelPublisher.SealedModel(ModelOrigin.of(job.id()),
+                    job.spec().name(), job.modelDigest(), job.policy(), job.finishedAt(), sealedDir));
             store.update(id, j -> j.withServingImage(packaged.reference()));
             audit.record("cloister", "image.push", id.value(), "pushed", Map.of("image", packaged.reference()));
             transition(id, JobState.PACKAGED, "serving image pushed: " + packaged.reference());
@@ -460,7 +463,10 @@ public final class JobService implements AutoCloseable {
                 transition(job.id(), JobState.FAILED, "internal error while recovering the job after a restart");
             }
         }
-        left.values().forEach(cs -> cs.forEach(c -> removeLeftover(c, "recovery.orphan", "-")));
+        left.values().forEach(cs -> cs.forEach(c -> {
+            removeLeftover(c, "recovery.orphan", "-");
+            releaseOrphanMounts(c);
+        }));
         // Queued last, in submission order: the settled jobs' mounts are released by now.
         requeue.forEach(id -> workers.submit(() -> execute(id)));
     }
@@ -550,6 +556,23 @@ public final class JobService implements AutoCloseable {
             runtime.reclaim(plan);
         } catch (SandboxException e) {
             LOG.warnf("recovery: job %s: %s", plan.jobId(), e.getMessage());
+        }
+    }
+
+    // A container no job owns (a federation site's, say, from a killed process) may have left its mounts behind.
+    private void releaseOrphanMounts(LeftContainer c) {
+        JobId id;
+        try {
+            id = new JobId(String.valueOf(c.jobId()));
+        } catch (IllegalArgumentException e) {
+            return;
+        }
+        try {
+            runtime.release(admission.workDir(id));
+        } catch (SandboxException | RuntimeException e) {
+            audit.record("cloister", "recovery.orphan", id.value(), "failed", Map.of("reason",
+                    String.valueOf(e.getMessage())));
+            LOG.warnf("recovery.orphan: could not release the mounts of %s: %s", id, e.getMessage());
         }
     }
 

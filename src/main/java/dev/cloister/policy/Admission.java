@@ -49,6 +49,11 @@ public final class Admission {
         this.instance = instanceOf(workRoot);
     }
 
+    /** The work directory a plan for job {@code id} gets (its mounts, {@code /out}, {@code /in}). */
+    public Path workDir(JobId id) {
+        return workRoot.resolve(id.value());
+    }
+
     /** The {@link #LABEL_INSTANCE} value of the service whose jobs work under {@code workRoot}. */
     public static String instanceOf(Path workRoot) {
         return dev.cloister.digest.Digest.of(workRoot.toAbsolutePath().normalize().toString()).hex().substring(0, 16);
@@ -122,7 +127,7 @@ public final class Admission {
             throw new AdmissionException(violations);
         }
 
-        Path workDir = workRoot.resolve(id.value());
+        Path workDir = workDir(id);
         List<ContainerPlan.Mount> mounts = new ArrayList<>();
         if (dataset != null) {
             mounts.add(new ContainerPlan.Mount(ContainerPlan.MountKind.DATASET, dataset.directory(),

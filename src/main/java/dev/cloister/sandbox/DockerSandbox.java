@@ -257,6 +257,11 @@ public final class DockerSandbox implements SandboxRuntime, AutoCloseable {
         JobWorkspace.reclaim(plan, host, out -> { });
     }
 
+    @Override
+    public void release(Path workDir) throws SandboxException {
+        JobWorkspace.release(workDir, host);
+    }
+
     /** Stops the worker threads of bounded engine calls; the Docker client stays open. */
     @Override
     public void close() {

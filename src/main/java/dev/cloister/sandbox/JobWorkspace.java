@@ -240,22 +240,42 @@ final class JobWorkspace implements AutoCloseable {
                 }
             }
             beforeUnmount.accept(out);
-            for (String point : table.below(real.toString())) {
-                host.unmount(Path.of(point));
-            }
-            Path stages = real.resolve("mounts");
-            if (Files.isDirectory(stages, LinkOption.NOFOLLOW_LINKS)) {
-                try (var s = Files.list(stages)) {
-                    for (Path p : s.toList()) {
-                        Files.deleteIfExists(p);
-                    }
-                }
-                Files.deleteIfExists(stages);
-            }
+            unmountBelow(real, table, host);
         } catch (IOException e) {
             LOG.warnf("job %s: reclaiming %s failed: %s", plan.jobId(), workDir, Messages.brief(e));
             throw new SandboxException(SandboxException.Kind.ENGINE,
                     "the host could not release the job's mounts (see the server log)", e);
+        }
+    }
+
+    /** Unmounts everything an earlier process left mounted in {@code workDir}, without a plan (an orphan's). */
+    static void release(Path workDir, HostMounts host) throws SandboxException {
+        Path dir = workDir.toAbsolutePath().normalize();
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try {
+            unmountBelow(dir.toRealPath(), MountTable.read(Path.of("/proc/self/mountinfo")), host);
+        } catch (IOException e) {
+            LOG.warnf("releasing %s failed: %s", dir, Messages.brief(e));
+            throw new SandboxException(SandboxException.Kind.ENGINE,
+                    "the host could not release the work directory's mounts (see the server log)", e);
+        }
+    }
+
+    private static void unmountBelow(Path real, MountTable table, HostMounts host) throws IOException,
+            SandboxException {
+        for (String point : table.below(real.toString())) {
+            host.unmount(Path.of(point));
+        }
+        Path stages = real.resolve("mounts");
+        if (Files.isDirectory(stages, LinkOption.NOFOLLOW_LINKS)) {
+            try (var s = Files.list(stages)) {
+                for (Path p : s.toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
+            Files.deleteIfExists(stages);
         }
     }
 

@@ -80,6 +80,12 @@ public interface SandboxRuntime {
     /** Releases host mounts left in the job's work directory by an earlier process; idempotent. */
     void reclaim(ContainerPlan plan) throws SandboxException;
 
+    /**
+     * Releases host mounts an earlier process left in a work directory whose plan is gone (an orphan container's,
+     * such as a federation site's from a killed process); idempotent, nothing to do when the directory is absent.
+     */
+    void release(Path workDir) throws SandboxException;
+
     /** Removes a container (force); idempotent. */
     void remove(String containerId) throws SandboxException;
 

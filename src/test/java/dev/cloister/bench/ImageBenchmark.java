@@ -224,7 +224,7 @@ public final class ImageBenchmark {
             }
         }
         Properties props = new Properties();
-        props.setProperty("jobId", meta.jobId().value());
+        props.setProperty("jobId", meta.origin().id());
         props.setProperty("modelDigest", meta.modelDigest().toString());
         props.setProperty("policy", meta.policy());
         props.setProperty("created", meta.created().toString());
@@ -252,13 +252,13 @@ public final class ImageBenchmark {
         ModelMetadata m = ctx.meta();
         Map<String, String> labels = new TreeMap<>();
         labels.put(ServingImageBuilder.LABEL_CREATED, m.created().toString());
-        labels.put("org.opencontainers.image.title", "Cloister model " + m.jobId());
-        labels.put("org.opencontainers.image.description", "Sealed model of " + m.jobId()
+        labels.put("org.opencontainers.image.title", "Cloister model " + m.origin().id());
+        labels.put("org.opencontainers.image.description", "Sealed model of " + m.origin()
                 + " at /model, served by /opt/cloister/serving/serve.py on port 8080");
         labels.put(ServingImageBuilder.LABEL_BASE_NAME, base.name());
         labels.put(ServingImageBuilder.LABEL_BASE_DIGEST, base.digest().orElseThrow().toString());
         labels.put(ServingImageBuilder.LABEL_MODEL_DIGEST, m.modelDigest().toString());
-        labels.put(ServingImageBuilder.LABEL_JOB_ID, m.jobId().value());
+        labels.put(ServingImageBuilder.LABEL_JOB_ID, m.origin().id());
         labels.put(ServingImageBuilder.LABEL_POLICY, m.policy());
         StringBuilder label = new StringBuilder("LABEL");
         labels.forEach((k, v) -> label.append(" \\\n    ").append(k).append("=\"").append(v).append('"'));
@@ -545,7 +545,7 @@ public final class ImageBenchmark {
                         .setCreationTime(ctx.meta().created()).setFileEntriesLayers(modelLayer, codeLayer)
                         .setEntrypoint("/usr/bin/tini", "--", "python3", "/opt/cloister/serving/serve.py")
                         .setUser("65534:65534").addExposedPort(Port.tcp(8080))
-                        .setLabels(Map.of(ServingImageBuilder.LABEL_JOB_ID, ctx.meta().jobId().value()));
+                        .setLabels(Map.of(ServingImageBuilder.LABEL_JOB_ID, ctx.meta().origin().id()));
                 Map<String, List<Double>> mine = new LinkedHashMap<>();
                 List<String> fallbacks = new ArrayList<>();
                 ExecutorService executor = Executors.newCachedThreadPool();

@@ -21,7 +21,20 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.testcontainers.DockerClientFactory;
 
+import dev.cloister.digest.Digest;
+import dev.cloister.image.ImageReference;
+import dev.cloister.image.ImageVerificationException;
+import dev.cloister.image.ImageVerifier;
+import dev.cloister.image.RegistryLimits;
+import dev.cloister.image.VerifiedImage;
+
 import java.io.ByteArrayInputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Clock;
+import java.util.Optional;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -54,6 +67,9 @@ class FederationTest {
     /** Each dataset's owning team, as in the example (deploy/examples/federated): a site runs as its data's team. */
     private static final java.util.Map<String, String> OWNERS = java.util.Map.of("fed-site-a", "oncology-a",
             "fed-site-b", "oncology-b", "fed-site-c", "oncology-c", "fed-heldout", "evaluation");
+    private static final List<String> FINAL = List.of("PUBLISHED", "FAILED", "CANCELLED");
+    /** The three-site, three-round federation with a held-out evaluation, run once for the tests that read it. */
+    private static String published;
     private static String image;
 
     @TempDir
@@ -68,7 +84,7 @@ class FederationTest {
         List<Map<String, Object>> all = given().get("/api/v1/federations").then().statusCode(200).extract()
                 .jsonPath().getList("$");
         for (Map<String, Object> f : all) {
-            if (!List.of("SEALED", "FAILED", "CANCELLED").contains(String.valueOf(f.get("state")))) {
+            if (!FINAL.contains(String.valueOf(f.get("state")))) {
                 given().post("/api/v1/federations/" + f.get("id") + "/cancel").then().statusCode(200);
                 awaitEnd(String.valueOf(f.get("id")), Duration.ofMinutes(2));
             }
@@ -133,7 +149,7 @@ class FederationTest {
         Instant deadline = Instant.now().plus(max);
         while (Instant.now().isBefore(deadline)) {
             JsonPath f = given().get("/api/v1/federations/" + id).then().statusCode(200).extract().jsonPath();
-            if (List.of("SEALED", "FAILED", "CANCELLED").contains(f.getString("state"))) {
+            if (FINAL.contains(f.getString("state"))) {
                 return f;
             }
             sleep(500);
@@ -142,17 +158,27 @@ class FederationTest {
         return null;
     }
 
+    /** Runs the three-site federation the first time a test asks for it; later tests read the same one. */
+    private static String threeSiteFederation() {
+        if (published == null) {
+            ObjectNode spec = spec("fed-it", 3, 2, "2m");
+            site(spec, "site-a", "fed-site-a", null);
+            site(spec, "site-b", "fed-site-b", null);
+            site(spec, "site-c", "fed-site-c", null);
+            spec.putObject("evaluation").put("team", "evaluation").put("dataset", "fed-heldout")
+                    .put("policy", "federated");
+            String id = submit(spec);
+            awaitEnd(id, Duration.ofMinutes(7));
+            published = id;
+        }
+        return published;
+    }
+
     @Test
     void threeSitesThreeRoundsBeatTheWorstSiteAndEveryRecordVerifies() throws Exception {
-        ObjectNode spec = spec("fed-it", 3, 2, "2m");
-        site(spec, "site-a", "fed-site-a", null);
-        site(spec, "site-b", "fed-site-b", null);
-        site(spec, "site-c", "fed-site-c", null);
-        spec.putObject("evaluation").put("team", "evaluation").put("dataset", "fed-heldout")
-                .put("policy", "federated");
-        String id = submit(spec);
-        JsonPath f = awaitEnd(id, Duration.ofMinutes(6));
-        assertEquals("SEALED", f.getString("state"), "federation ended: " + f.getString("reason"));
+        String id = threeSiteFederation();
+        JsonPath f = given().get("/api/v1/federations/" + id).then().statusCode(200).extract().jsonPath();
+        assertEquals("PUBLISHED", f.getString("state"), "federation ended: " + f.getString("reason"));
         assertEquals(3, f.getList("rounds").size());
         for (int r = 0; r < 3; r++) {
             assertEquals("AGGREGATED", f.getString("rounds[" + r + "].state"));
@@ -232,6 +258,113 @@ class FederationTest {
                 .contentType("application/problem+json");
     }
 
+    /**
+     * The sealed federated model is packaged like a job's: a serving image pushed by digest and signed with its
+     * image provenance; it verifies with the host key (and not with another key, nor once its signature is altered),
+     * its labels and provenance name the federation's sealed model and training provenance (which lists the round
+     * records), and the image deployed hardened answers the held-out split exactly as the evaluation container did.
+     */
+    @Test
+    void theFederatedModelIsPublishedVerifiedAndServesTheHeldOutSplit() throws Exception {
+        String id = threeSiteFederation();
+        JsonPath f = given().get("/api/v1/federations/" + id).then().statusCode(200).extract().jsonPath();
+        assertEquals("PUBLISHED", f.getString("state"), "federation ended: " + f.getString("reason"));
+        String ref = f.getString("servingImage");
+        assertTrue(ref.matches("127\\.0\\.0\\.1:5000/cloister/test-models/fed-it:" + id + "@sha256:[0-9a-f]{64}"), ref);
+        given().get("/api/v1/audit?action=federation.package").then().statusCode(200)
+                .body("findAll { it.subject == '" + id + "' }.outcome", org.hamcrest.Matchers.contains("pushed"));
+        given().get("/api/v1/audit?action=federation.publish").then().statusCode(200)
+                .body("findAll { it.subject == '" + id + "' }.outcome", org.hamcrest.Matchers.contains("signed"));
+
+        String pem = given().get("/api/v1/keys").then().extract().path("find { it.active }.pem");
+        ImageReference image = ImageReference.parse(ref);
+        ImageVerifier verifier = new ImageVerifier(RegistryLimits.DEFAULTS, Clock.systemUTC());
+        VerifiedImage v = verifier.verify(image, pem, Optional.empty());
+        assertEquals(id, v.origin());
+        assertEquals("federation", v.originKind());
+        assertEquals(f.getString("modelDigest"), v.modelDigest().toString());
+        assertEquals("federated", v.trainingPolicy());
+        assertEquals(f.getList("sites.datasetDigest"), v.datasetDigests().stream().map(Digest::toString).toList());
+        // The attested training provenance is the federation's, which lists every signed round record.
+        Path dir = federationDir(id);
+        Path provenance = dir.resolve("model/provenance.sigstore.json");
+        assertEquals(Digest.of(Files.readAllBytes(provenance)), v.trainingProvenance());
+        JsonPath p = JsonPath.from(payload(provenance));
+        assertEquals("https://cloister.dev/federation/v1", p.getString("predicate.buildDefinition.buildType"));
+        for (int r = 1; r <= 3; r++) {
+            String uri = "cloister-federation-round:" + id + "/round-000" + r + ".sigstore.json";
+            assertEquals(Digest.parse(f.getString("rounds[" + (r - 1) + "].recordDigest")).hex(), p.getString(
+                    "predicate.buildDefinition.resolvedDependencies.find { it.uri == '" + uri + "' }.digest.sha256"),
+                    uri);
+        }
+        // The image's labels (covered by its digest) name the federation and its sealed model.
+        JsonPath labels = JsonPath.from(new String(imageConfig(image), StandardCharsets.UTF_8));
+        assertEquals(id, labels.getString("config.Labels.'dev.cloister.federation-id'"));
+        assertEquals(f.getString("modelDigest"), labels.getString("config.Labels.'dev.cloister.model.digest'"));
+        assertEquals(v.trainingProvenance().toString(),
+                labels.getString("config.Labels.'dev.cloister.training-provenance.digest'"));
+        assertEquals(null, labels.getString("config.Labels.'dev.cloister.job-id'"));
+
+        // The CLI accepts it with the host key and a release policy for the federated policy.
+        Path key = Files.writeString(tmp.resolve("host.pub.pem"), pem);
+        Path release = Files.writeString(tmp.resolve("release.yaml"), "allowedPolicies: [federated]\n");
+        assertEquals(0, dev.cloister.cli.Cloister.run("verify", "image", ref, "--key", key.toString(),
+                "--release-policy", release.toString()));
+
+        // Another key: neither the signature nor the attestation verifies.
+        ImageVerificationException other = assertThrows(ImageVerificationException.class,
+                () -> verifier.verify(image, otherKeyPem(), Optional.empty()));
+        assertTrue(other.failed(ImageVerificationException.Check.SIGNATURE_INVALID), other.getMessage());
+        assertTrue(other.failed(ImageVerificationException.Check.ATTESTATION_INVALID), other.getMessage());
+        // A tampered signature (one byte of it changed in the registry): rejected, then restored.
+        String sigTag = "sha256-" + image.digest().orElseThrow().hex() + ".sig";
+        byte[] original = registry("GET", image.repository(), "manifests/" + sigTag, null);
+        ObjectNode manifest = (ObjectNode) JSON.readTree(original);
+        ObjectNode annotations = (ObjectNode) manifest.path("layers").get(0).path("annotations");
+        byte[] sig = Base64.getDecoder().decode(annotations.path("dev.cosignproject.cosign/signature").asText());
+        sig[sig.length / 2] ^= 0x01;
+        annotations.put("dev.cosignproject.cosign/signature", Base64.getEncoder().encodeToString(sig));
+        registry("PUT", image.repository(), "manifests/" + sigTag, JSON.writeValueAsBytes(manifest));
+        try {
+            ImageVerificationException tampered = assertThrows(ImageVerificationException.class,
+                    () -> verifier.verify(image, pem, Optional.empty()));
+            assertEquals(List.of(ImageVerificationException.Check.SIGNATURE_INVALID),
+                    tampered.failures().stream().map(ImageVerificationException.Failure::check).toList(),
+                    tampered.getMessage());
+            assertEquals(1, dev.cloister.cli.Cloister.run("verify", "image", ref, "--key", key.toString()));
+        } finally {
+            registry("PUT", image.repository(), "manifests/" + sigTag, original);
+        }
+        verifier.verify(image, pem, Optional.empty());
+
+        // Deployed hardened, it predicts the held-out split as the evaluation container scored the same weights.
+        assertEquals(0, dev.cloister.cli.Cloister.run("deploy", ref, "--key", key.toString(), "--port",
+                Integer.toString(SERVING_PORT), "--name", SERVING_NAME));
+        List<String> lines = Files.readAllLines(Path.of("/var/lib/cloister/datasets/fed-heldout/heldout.csv"));
+        int target = List.of(lines.get(0).split(",")).indexOf("target");
+        StringBuilder rows = new StringBuilder();
+        List<Integer> labelsOfRows = new java.util.ArrayList<>();
+        for (String line : lines.subList(1, lines.size())) {
+            List<String> cells = new java.util.ArrayList<>(List.of(line.split(",")));
+            labelsOfRows.add((int) Double.parseDouble(cells.remove(target)));
+            rows.append(rows.isEmpty() ? "" : ",").append('[').append(String.join(",", cells)).append(']');
+        }
+        JsonPath answer = JsonPath.from(predict("{\"rows\": [" + rows + "]}"));
+        List<Integer> predictions = answer.getList("predictions", Integer.class);
+        assertEquals(labelsOfRows.size(), predictions.size());
+        long right = java.util.stream.IntStream.range(0, predictions.size())
+                .filter(i -> predictions.get(i).equals(labelsOfRows.get(i))).count();
+        // The API's JSON number reads back as a float: compare counts of right answers, which are exact.
+        assertEquals(f.getInt("evaluation.examples"), predictions.size());
+        assertEquals(Math.round(f.getDouble("evaluation.metrics.'accuracy.global'") * predictions.size()), right,
+                "the served model gets as many held-out rows right as the evaluation container did with the same"
+                        + " weights (" + right + " of " + predictions.size() + ")");
+        JsonPath health = JsonPath.from(HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + SERVING_PORT + "/healthz")).timeout(Duration.ofSeconds(10)).build(),
+                HttpResponse.BodyHandlers.ofString()).body());
+        assertEquals(f.getString("modelDigest"), health.getString("model"), "the server checked model.sig's files");
+    }
+
     @Test
     void misbehavingSitesAreExcludedWithTheirReasons() {
         ObjectNode spec = spec("fed-faults", 1, 2, "25s");
@@ -243,7 +376,7 @@ class FederationTest {
         site(spec, "sleeper", "fed-site-b", "sleep");
         String id = submit(spec);
         JsonPath f = awaitEnd(id, Duration.ofMinutes(4));
-        assertEquals("SEALED", f.getString("state"), f.getString("reason"));
+        assertEquals("PUBLISHED", f.getString("state"), f.getString("reason"));
         Map<String, String> reasons = new java.util.HashMap<>();
         for (Map<String, Object> s : f.<Map<String, Object>>getList("rounds[0].sites")) {
             reasons.put((String) s.get("site"), s.get("state") + ": " + s.get("reason"));
@@ -340,6 +473,63 @@ class FederationTest {
     }
 
     // --- helpers ---
+
+    private static final String SERVING_NAME = "cloister-test-fed-serving";
+    private static final int SERVING_PORT = 18182;
+
+    @AfterEach
+    void removeDeployment() {
+        try {
+            DockerClientFactory.instance().client().removeContainerCmd(SERVING_NAME).withForce(true).exec();
+        } catch (com.github.dockerjava.api.exception.NotFoundException e) {
+            // Nothing was deployed.
+        }
+    }
+
+    /** POST /predict on the deployed image; the server may take a moment to listen after the container starts. */
+    private static String predict(String body) throws Exception {
+        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + SERVING_PORT + "/predict"))
+                .timeout(Duration.ofSeconds(10)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+        Instant until = Instant.now().plus(Duration.ofSeconds(20));
+        while (true) {
+            try {
+                HttpResponse<String> r = HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofString());
+                assertEquals(200, r.statusCode(), r.body());
+                return r.body();
+            } catch (java.net.ConnectException e) {
+                assertTrue(Instant.now().isBefore(until), "the serving container did not listen within 20 s");
+                sleep(250);
+            }
+        }
+    }
+
+    /** The image's config blob, read from the registry by the manifest's config digest. */
+    private static byte[] imageConfig(ImageReference image) throws Exception {
+        JsonNode manifest = JSON.readTree(registry("GET", image.repository(), "manifests/"
+                + image.digest().orElseThrow(), null));
+        return registry("GET", image.repository(), "blobs/" + manifest.path("config").path("digest").asText(), null);
+    }
+
+    /** One call to the test registry (plain HTTP on loopback), OCI manifests in and out. */
+    private static byte[] registry(String method, String repository, String path, byte[] body) throws Exception {
+        String media = "application/vnd.oci.image.manifest.v1+json";
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:5000/v2/" + repository + "/"
+                + path)).timeout(Duration.ofSeconds(10)).header("Accept", media);
+        b = body == null ? b.GET() : b.header("Content-Type", media).method(method,
+                HttpRequest.BodyPublishers.ofByteArray(body));
+        HttpResponse<byte[]> r = HttpClient.newHttpClient().send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+        assertTrue(r.statusCode() / 100 == 2, method + " " + path + ": HTTP " + r.statusCode() + " "
+                + new String(r.body(), StandardCharsets.UTF_8));
+        return r.body();
+    }
+
+    private static String otherKeyPem() throws Exception {
+        java.security.KeyPairGenerator g = java.security.KeyPairGenerator.getInstance("EC");
+        g.initialize(new java.security.spec.ECGenParameterSpec("secp256r1"));
+        return "-----BEGIN PUBLIC KEY-----\n" + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
+                .encodeToString(g.generateKeyPair().getPublic().getEncoded()) + "\n-----END PUBLIC KEY-----\n";
+    }
 
     private Path download(String id) throws IOException {
         byte[] tar = given().get("/api/v1/federations/" + id + "/artifacts").then().statusCode(200).extract().asByteArray();

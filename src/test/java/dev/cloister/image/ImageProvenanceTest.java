@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.cloister.digest.Digest;
 import dev.cloister.job.JobId;
+import dev.cloister.job.ModelOrigin;
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;
@@ -24,7 +25,7 @@ class ImageProvenanceTest {
                 ImageReference.parse("127.0.0.1:5000/cloister/models/bc:" + JOB).withDigest(Digest.of("image")),
                 ImageReference.parse("127.0.0.1:5000/cloister/serving-base@" + Digest.of("base")),
                 new ModelMetadata(JOB, Digest.of("model"), "restricted", T), Digest.of("provenance"),
-                Optional.of(new ServingImage.Dataset("breast-cancer", Digest.of("data"))), Digest.of("code"),
+                List.of(new ServingImage.Dataset("breast-cancer", Digest.of("data"))), Digest.of("code"),
                 T.plusSeconds(60), T.plusSeconds(90));
     }
 
@@ -63,9 +64,44 @@ class ImageProvenanceTest {
         ImageProvenance.Claims c = ImageProvenance.claims(
                 Json.readObject(ImageProvenance.statement(image(), "urn:cloister:host:test")), problems);
         assertEquals(List.of(), problems);
-        assertEquals(new ImageProvenance.Claims("127.0.0.1:5000/cloister/models/bc", Digest.of("image"), JOB.value(),
-                "urn:cloister:host:test", "restricted", image().base(), Digest.of("model"), Digest.of("provenance"),
-                Optional.of(Digest.of("data")), T.plusSeconds(90)), c);
+        assertEquals(new ImageProvenance.Claims("127.0.0.1:5000/cloister/models/bc", Digest.of("image"),
+                ModelOrigin.of(JOB), "urn:cloister:host:test", "restricted", image().base(), Digest.of("model"),
+                Digest.of("provenance"), List.of(Digest.of("data")), T.plusSeconds(90)), c);
+    }
+
+    @Test
+    void aFederatedModelIsNamedByItsFederationWithEverySiteDataset() {
+        ModelOrigin fed = new ModelOrigin("fed-" + "a".repeat(32));
+        ServingImage image = new ServingImage(
+                ImageReference.parse("127.0.0.1:5000/cloister/models/bc-fed:" + fed.id()).withDigest(Digest.of("image")),
+                ImageReference.parse("127.0.0.1:5000/cloister/serving-base@" + Digest.of("base")),
+                new ModelMetadata(fed, Digest.of("model"), "federated", T), Digest.of("provenance"),
+                List.of(new ServingImage.Dataset("fed-site-a", Digest.of("a")),
+                        new ServingImage.Dataset("fed-site-b", Digest.of("b"))), Digest.of("code"),
+                T.plusSeconds(60), T.plusSeconds(90));
+        JsonNode s = Json.readObject(ImageProvenance.statement(image, "urn:cloister:host:test"));
+        JsonNode external = s.path("predicate").path("buildDefinition").path("externalParameters");
+        assertEquals(fed.id(), external.path("federationId").asText());
+        assertTrue(external.path("jobId").isMissingNode(), external.toString());
+        assertEquals("cloister-provenance:" + fed.id() + "/provenance.sigstore.json", s.path("predicate")
+                .path("buildDefinition").path("resolvedDependencies").get(2).path("uri").asText());
+        List<String> problems = new ArrayList<>();
+        ImageProvenance.Claims c = ImageProvenance.claims(s, problems);
+        assertEquals(List.of(), problems);
+        assertEquals(fed, c.origin());
+        assertEquals(ModelOrigin.Kind.FEDERATION, c.origin().kind());
+        assertEquals(List.of(Digest.of("a"), Digest.of("b")), c.datasets());
+        assertEquals("dev.cloister.federation-id", ServingImageBuilder.originLabel(c.origin().kind()));
+    }
+
+    @Test
+    void anInvocationIdThatIsNeitherJobNorFederationIsAProblem() {
+        ObjectNode s = Json.readObject(ImageProvenance.statement(image(), "b"));
+        ((ObjectNode) s.path("predicate").path("runDetails").path("metadata")).put("invocationId", "../job-1");
+        List<String> problems = new ArrayList<>();
+        ImageProvenance.claims(s, problems);
+        assertTrue(problems.contains("its invocation id (runDetails.metadata.invocationId) is not a job or federation"
+                + " id"), problems.toString());
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.cloister.image;
 
 import dev.cloister.digest.Digest;
+import dev.cloister.job.ModelOrigin;
 import dev.cloister.policy.PolicyException;
 import dev.cloister.policy.Violation;
 import org.junit.jupiter.api.Test;
@@ -23,8 +24,9 @@ class ReleasePolicyTest {
 
     private static ImageProvenance.Claims claims(String policy, Optional<Digest> dataset, ImageReference base,
                                                  Instant builtOn) {
-        return new ImageProvenance.Claims("127.0.0.1:5000/m", Digest.of("image"), "job-1", "urn:cloister:host:t",
-                policy, base, Digest.of("model"), Digest.of("prov"), dataset, builtOn);
+        return new ImageProvenance.Claims("127.0.0.1:5000/m", Digest.of("image"), new ModelOrigin("job-" + "1".repeat(32)),
+                "urn:cloister:host:t", policy, base, Digest.of("model"), Digest.of("prov"), dataset.stream().toList(),
+                builtOn);
     }
 
     @Test
@@ -104,5 +106,20 @@ class ReleasePolicyTest {
                 .contains("names no training data set"));
         assertTrue(policy.violations(claims("restricted", Optional.of(DATA), BASE, NOW.plus(Duration.ofHours(1))), NOW)
                 .get(0).contains("in the future"));
+    }
+
+    @Test
+    void aFederatedModelNeedsEverySiteDatasetAllowed() {
+        ReleasePolicy policy = ReleasePolicy.parse("p.yaml", """
+                allowedPolicies: [federated]
+                allowedDatasetDigests: [%s]
+                """.formatted(DATA));
+        Digest other = Digest.of("site b");
+        ImageProvenance.Claims both = new ImageProvenance.Claims("127.0.0.1:5000/m", Digest.of("image"),
+                new ModelOrigin("fed-" + "2".repeat(32)), "urn:cloister:host:t", "federated", BASE, Digest.of("model"),
+                Digest.of("prov"), List.of(DATA, other), NOW);
+        List<String> out = policy.violations(both, NOW);
+        assertEquals(List.of("release policy: the model was trained on data set " + other
+                + ", which is not one of the allowed [" + DATA + "]"), out);
     }
 }

@@ -145,7 +145,7 @@ class ServingImageRegistryTest {
     @Test
     void theSameSealedJobBuildsToTheSameDigest() throws Exception {
         SealedJobs.Sealed sealed = seal("twice", "restricted", "[0.25, 0.5]");
-        ImageReference target = target(sealed.metadata().jobId().value());
+        ImageReference target = target(sealed.metadata().origin().id());
         ServingImage first = build(sealed, target);
 
         // The same sealed files elsewhere, with other timestamps, under another tag.
@@ -181,7 +181,7 @@ class ServingImageRegistryTest {
         assertEquals(SealedJobs.SEALED, Instant.parse(config.path("created").asText()));
         JsonNode labels = c.path("Labels");
         assertEquals(sealed.metadata().modelDigest().toString(), labels.path("dev.cloister.model.digest").asText());
-        assertEquals(sealed.metadata().jobId().value(), labels.path("dev.cloister.job-id").asText());
+        assertEquals(sealed.metadata().origin().id(), labels.path("dev.cloister.job-id").asText());
         assertEquals("restricted", labels.path("dev.cloister.policy").asText());
         assertEquals(base.digest().orElseThrow().toString(), labels.path("org.opencontainers.image.base.digest").asText());
 
@@ -213,16 +213,16 @@ class ServingImageRegistryTest {
     @Test
     void aSignedImageVerifiesByTagAndByDigest() throws Exception {
         SealedJobs.Sealed sealed = seal("signed", "restricted", "[1]");
-        ServingImage image = build(sealed, target(sealed.metadata().jobId().value()));
+        ServingImage image = build(sealed, target(sealed.metadata().origin().id()));
         ImageSigner.Signatures signatures = sign(signer, image);
         assertEquals(keys.activeKeyId(), signatures.keyId());
 
         VerifiedImage byTag = verifier.verify(image.image().withTag(image.image().tag().orElseThrow()), publicKey,
                 Optional.empty());
         assertEquals(image.digest(), byTag.digest());
-        assertEquals(sealed.metadata().jobId().value(), byTag.jobId());
+        assertEquals(sealed.metadata().origin().id(), byTag.origin());
         assertEquals("restricted", byTag.trainingPolicy());
-        assertEquals(Optional.of(SealedJobs.DATASET), byTag.datasetDigest());
+        assertEquals(List.of(SealedJobs.DATASET), byTag.datasetDigests());
         assertEquals(base, byTag.baseImage());
         assertEquals(sealed.metadata().modelDigest(), byTag.modelDigest());
         assertEquals(image.trainingProvenance(), byTag.trainingProvenance());
@@ -349,9 +349,9 @@ class ServingImageRegistryTest {
     void labelsThatContradictTheSignedAttestationAreRejected() throws Exception {
         ServingImage image = build(seal("labels", "restricted", "[9]"), target("labels"));
         // A signer fed wrong facts: the attestation then names another model than the image's label.
-        ModelMetadata wrong = new ModelMetadata(image.model().jobId(), Digest.of("another model"),
+        ModelMetadata wrong = new ModelMetadata(image.model().origin(), Digest.of("another model"),
                 image.model().policy(), image.model().created());
-        sign(signer, new ServingImage(image.image(), image.base(), wrong, image.trainingProvenance(), image.dataset(),
+        sign(signer, new ServingImage(image.image(), image.base(), wrong, image.trainingProvenance(), image.datasets(),
                 image.servingCode(), image.startedOn(), image.finishedOn()));
         ImageVerificationException e = rejected(image.image().withTag("labels"), Optional.empty());
         assertEquals(List.of(Check.LABELS), checks(e), e.getMessage());

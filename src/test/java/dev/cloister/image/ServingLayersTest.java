@@ -31,7 +31,8 @@ class ServingLayersTest {
                     dir.files());
             assertEquals(Digest.of(Files.readAllBytes(sealed.dir().resolve("provenance.sigstore.json"))),
                     dir.trainingProvenance());
-            assertEquals(new ServingImage.Dataset("breast-cancer", SealedJobs.DATASET), dir.dataset().orElseThrow());
+            assertEquals(new ServingImage.Dataset("breast-cancer", SealedJobs.DATASET), dir.datasets().get(0));
+            assertEquals(1, dir.datasets().size());
 
             FileEntriesLayer layer = ServingLayers.model(dir);
             assertEquals("model", layer.getName());
@@ -80,7 +81,15 @@ class ServingLayersTest {
                     () -> SealedModelDir.read(sealed.dir(), wrong));
             assertEquals(4, mislabelled.problems().size(), mislabelled.getMessage());
             assertTrue(mislabelled.problems().get(0).contains("not the sealed model digest"), mislabelled.getMessage());
-            assertTrue(mislabelled.problems().get(1).contains("provenance of job"), mislabelled.getMessage());
+            assertTrue(mislabelled.problems().get(1).contains("is the provenance of '" + sealed.metadata().origin().id()
+                    + "', not of job job-" + "1".repeat(32)), mislabelled.getMessage());
+            // A job's sealed directory offered as a federation's model: the provenance names the job.
+            ModelMetadata federation = new ModelMetadata(new dev.cloister.job.ModelOrigin("fed-" + "2".repeat(32)),
+                    sealed.metadata().modelDigest(), "restricted", SealedJobs.SEALED);
+            ImageException notTheFederation = assertThrows(ImageException.class,
+                    () -> SealedModelDir.read(sealed.dir(), federation));
+            assertEquals(List.of("provenance.sigstore.json is the provenance of '" + sealed.metadata().origin().id()
+                    + "', not of federation fed-" + "2".repeat(32)), notTheFederation.problems());
             assertTrue(mislabelled.problems().get(2).contains("policy 'restricted', not 'permissive'"),
                     mislabelled.getMessage());
 
@@ -104,7 +113,7 @@ class ServingLayersTest {
             ImageReference base = ImageReference.parse("127.0.0.1:5000/cloister/serving-base@" + Digest.of("b"));
             Map<String, String> labels = ServingImageBuilder.labels(base, sealed.metadata(), dir);
             assertEquals(sealed.metadata().modelDigest().toString(), labels.get("dev.cloister.model.digest"));
-            assertEquals(sealed.metadata().jobId().value(), labels.get("dev.cloister.job-id"));
+            assertEquals(sealed.metadata().origin().id(), labels.get("dev.cloister.job-id"));
             assertEquals("restricted", labels.get("dev.cloister.policy"));
             assertEquals(Digest.of("b").toString(), labels.get("org.opencontainers.image.base.digest"));
             assertEquals("127.0.0.1:5000/cloister/serving-base", labels.get("org.opencontainers.image.base.name"));

@@ -95,6 +95,10 @@ class JobServiceTest {
         }
 
         @Override
+        public void release(Path workDir) {
+        }
+
+        @Override
         public void reclaim(ContainerPlan plan) {
         }
 
@@ -108,11 +112,11 @@ class JobServiceTest {
         volatile boolean fail;
 
         @Override
-        public Packaged packageModel(Job job, Path sealedDir) throws PublishException {
+        public Packaged packageModel(SealedModel model) throws PublishException {
             if (fail) {
                 throw new PublishException("registry refused the push", null);
             }
-            return new Packaged("127.0.0.1:5000/test/" + job.spec().name() + ":" + job.id() + "@" + Digest.of("x"),
+            return new Packaged("127.0.0.1:5000/test/" + model.name() + ":" + model.origin().id() + "@" + Digest.of("x"),
                     Digest.of("x"), null);
         }
 

@@ -2,6 +2,8 @@ package dev.cloister.recovery;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.cloister.image.ImageReference;
 import dev.cloister.image.ImageVerifier;
 import dev.cloister.image.RegistryLimits;
@@ -26,6 +28,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -139,6 +142,115 @@ class RecoveryIT {
                 "the orphan's removal is audited");
     }
 
+    /**
+     * Kill -9 while a three-site federation runs its second round (round 1 aggregated and signed). The next process
+     * removes the interrupted round's site containers with the other orphans, admits the federation again from its
+     * stored spec and runs round 2 again from the same input: round 1's signed record is kept, the chain verifies
+     * offline, the final weights are those of an uninterrupted run (the example is deterministic), and the model is
+     * sealed, evaluated and published.
+     */
+    @Test
+    void aFederationInterruptedByAKilledServiceResumesFromItsLastRecordAndIsPublished() throws Exception {
+        assertTrue(Files.isRegularFile(JAR), "package the application first (mvn verify runs this test after package)");
+        String image = "cloister/example-federated@" + docker("image", "inspect", "-f", "{{.Id}}",
+                "cloister/example-federated").strip();
+        port = freePort();
+        Process first = start(application(), "first", databaseArgs(true));
+        Map<String, String> owners = Map.of("fed-site-a", "oncology-a", "fed-site-b", "oncology-b",
+                "fed-site-c", "oncology-c", "fed-heldout", "evaluation");
+        for (Map.Entry<String, String> d : new java.util.TreeMap<>(owners).entrySet()) {
+            assertEquals(201, post("/api/v1/datasets", JSON.createObjectNode().put("name", d.getKey())
+                    .put("team", d.getValue()).toString()).statusCode(), "register " + d.getKey());
+        }
+        ObjectNode spec = JSON.createObjectNode().put("name", "fed-recovery").put("image", image);
+        spec.putArray("command").add("python3").add("/opt/cloister/federated/train_site.py");
+        spec.putObject("hyperparameters").put("epochs", 25).put("learning_rate", 0.5);
+        ObjectNode arrays = spec.putObject("model").putObject("arrays");
+        arrays.putArray("w").add(30);
+        arrays.putArray("b").add(1);
+        arrays.putArray("mu").add(30);
+        arrays.putArray("sd").add(30);
+        spec.put("rounds", 3).put("quorum", 2).put("roundDeadline", "2m");
+        spec.putObject("aggregation").put("rule", "fedavg");
+        spec.put("maxUpdateBytes", "64k");
+        ArrayNode sites = spec.putArray("sites");
+        for (String s : List.of("a", "b", "c")) {
+            sites.addObject().put("name", "site-" + s).put("team", owners.get("fed-site-" + s))
+                    .put("dataset", "fed-site-" + s).put("policy", "federated");
+        }
+        spec.putObject("evaluation").put("team", "evaluation").put("dataset", "fed-heldout").put("policy", "federated");
+        HttpResponse<String> submitted = post("/api/v1/federations", spec.toString());
+        assertEquals(201, submitted.statusCode(), submitted.body());
+        String id = JSON.readTree(submitted.body()).get("id").asText();
+
+        JsonNode before = awaitFederation(id, f -> f.get("rounds").size() == 2, Duration.ofSeconds(180));
+        // Round 2's site containers running (with their mounts), then SIGKILL.
+        long until = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (docker("ps", "-q", "--filter", "label=" + Admission.LABEL_INSTANCE + "=" + instance).isBlank()) {
+            assertTrue(System.nanoTime() < until, "round 2's site containers did not start within 60 s");
+            Thread.sleep(100);
+        }
+        first.destroyForcibly();
+        assertTrue(first.waitFor(30, TimeUnit.SECONDS));
+        JsonNode killed = JSON.readTree(data.resolve("federations").resolve(id).resolve("federation.json").toFile());
+        assertEquals("RUNNING", killed.get("rounds").get(1).get("state").asText(),
+                "killed while round 2 ran: " + killed.get("rounds"));
+        String round1 = before.get("rounds").get(0).get("recordDigest").asText();
+
+        start(application(), "second", databaseArgs(false));
+        JsonNode f = awaitFederation(id, x -> List.of("PUBLISHED", "FAILED", "CANCELLED")
+                .contains(x.get("state").asText()), Duration.ofSeconds(300));
+        assertEquals("PUBLISHED", f.get("state").asText(), f.toString());
+        assertEquals(3, f.get("rounds").size(), f.toString());
+        for (JsonNode r : f.get("rounds")) {
+            assertEquals("AGGREGATED", r.get("state").asText(), r.toString());
+        }
+        assertEquals(round1, f.get("rounds").get(0).get("recordDigest").asText(), "round 1 was not run again");
+        assertEquals("sha256:eb3a30d93be84d1d43b17628b12ecfa9381a4a11c7399d59e396ad73d88c339f",
+                f.get("rounds").get(2).get("outputDigest").asText(),
+                "the final weights are those of the uninterrupted example (README, FederationTest)");
+        Path dir = data.resolve("federations").resolve(id);
+        assertTrue(Files.isDirectory(dir.resolve("runs/round-0002.interrupted-1")),
+                "the interrupted attempt's run directories are kept aside");
+        String pem = publicKey();
+        dev.cloister.verify.VerifiedFederation chain = new dev.cloister.verify.FederationVerifier(new ModelVerifier())
+                .verify(dir, pem);
+        assertEquals(3, chain.rounds().size());
+        assertEquals(f.get("modelDigest").asText(), chain.model().model().rootDigest().toString());
+        var served = new ImageVerifier(RegistryLimits.DEFAULTS, Clock.systemUTC())
+                .verify(ImageReference.parse(f.get("servingImage").asText()), pem, Optional.empty());
+        assertEquals(id, served.origin());
+        String audit = auditLines();
+        assertTrue(audit.lines().anyMatch(l -> l.contains("\"recovery.federation\"") && l.contains(id)
+                && l.contains("\"resumed\"")), "the resumption is audited");
+        assertTrue(audit.lines().anyMatch(l -> l.contains("recovery.orphan")),
+                "the interrupted round's site containers were removed as orphans");
+        assertEquals(List.of(), containers(), "no container of this instance is left");
+        assertEquals(List.of(), mountsBelow(data), "the killed process's site mounts were released");
+    }
+
+    private HttpResponse<String> post(String path, String json) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(30))
+                .header("Authorization", bearer()).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private JsonNode awaitFederation(String id, java.util.function.Predicate<JsonNode> until, Duration within)
+            throws Exception {
+        long deadline = System.nanoTime() + within.toNanos();
+        JsonNode f;
+        do {
+            HttpResponse<String> r = get("/api/v1/federations/" + id);
+            assertEquals(200, r.statusCode(), r.body());
+            f = JSON.readTree(r.body());
+            if (until.test(f)) {
+                return f;
+            }
+            Thread.sleep(200);
+        } while (System.nanoTime() < deadline);
+        return fail("federation " + id + " did not get there within " + within + ": " + f);
+    }
+
     @Test
     void aGracefulStopLeavesRunningJobsRunningForTheNextStart() throws Exception {
         String image = exampleImage();
@@ -231,7 +343,7 @@ class RecoveryIT {
                     .verify(ImageReference.parse(j.get("servingImage").asText()), key, Optional.empty());
             assertEquals(j.get("modelDigest").asText(), served.modelDigest().toString(),
                     "the serving image's verified attestation names the sealed model");
-            assertEquals(id, served.jobId());
+            assertEquals(id, served.origin());
             audit = auditLines();
         }
         String log = audit;
