@@ -237,18 +237,11 @@ class RecoveryIT {
 
     private JsonNode awaitFederation(String id, java.util.function.Predicate<JsonNode> until, Duration within)
             throws Exception {
-        long deadline = System.nanoTime() + within.toNanos();
-        JsonNode f;
-        do {
+        return poll(() -> {
             HttpResponse<String> r = get("/api/v1/federations/" + id);
             assertEquals(200, r.statusCode(), r.body());
-            f = JSON.readTree(r.body());
-            if (until.test(f)) {
-                return f;
-            }
-            Thread.sleep(200);
-        } while (System.nanoTime() < deadline);
-        return fail("federation " + id + " did not get there within " + within + ": " + f);
+            return JSON.readTree(r.body());
+        }, until, "federation " + id + " there", within, Duration.ofMillis(200));
     }
 
     @Test
@@ -391,24 +384,25 @@ class RecoveryIT {
 
     /** Polls fast until the job reaches {@code state}, then kills the service with SIGKILL at once. */
     private void awaitThenKill(Process service, String id, String state) throws Exception {
-        poll(id, j -> state.equals(j.get("state").asText()), state, Duration.ofSeconds(120), Duration.ofMillis(20));
+        poll(() -> job(id), j -> state.equals(j.get("state").asText()), "job " + id + " " + state,
+                Duration.ofSeconds(120), Duration.ofMillis(20));
         service.destroyForcibly();
         assertTrue(service.waitFor(30, TimeUnit.SECONDS));
     }
 
-    /** The job as soon as {@code done} holds for it, asked every {@code every}; fails after {@code within}. */
-    private JsonNode poll(String id, java.util.function.Predicate<JsonNode> done, String what, Duration within,
-                          Duration every) throws Exception {
+    /** What {@code read} returns as soon as {@code done} holds for it, read every {@code every}; fails after {@code within}. */
+    private static JsonNode poll(java.util.concurrent.Callable<JsonNode> read, java.util.function.Predicate<JsonNode> done,
+                                 String what, Duration within, Duration every) throws Exception {
         long deadline = System.nanoTime() + within.toNanos();
         JsonNode j;
         do {
-            j = job(id);
+            j = read.call();
             if (done.test(j)) {
                 return j;
             }
             Thread.sleep(every.toMillis());
         } while (System.nanoTime() < deadline);
-        return fail("job " + id + " not " + what + " within " + within + ": " + j);
+        return fail(what + " not reached within " + within + ": " + j);
     }
 
     private void awaitLog(String id, String text, Duration within) throws Exception {
@@ -510,12 +504,13 @@ class RecoveryIT {
     }
 
     private void await(String id, String state, Duration within) throws Exception {
-        poll(id, j -> state.equals(j.get("state").asText()), state, within, Duration.ofMillis(250));
+        poll(() -> job(id), j -> state.equals(j.get("state").asText()), "job " + id + " " + state, within,
+                Duration.ofMillis(250));
     }
 
     private JsonNode awaitFinal(String id, Duration within) throws Exception {
-        return poll(id, j -> List.of("PUBLISHED", "FAILED", "CANCELLED", "TIMED_OUT", "OOM_KILLED")
-                .contains(j.get("state").asText()), "final", within, Duration.ofMillis(500));
+        return poll(() -> job(id), j -> List.of("PUBLISHED", "FAILED", "CANCELLED", "TIMED_OUT", "OOM_KILLED")
+                .contains(j.get("state").asText()), "job " + id + " final", within, Duration.ofMillis(500));
     }
 
     private static List<String> states(JsonNode job) {
