@@ -1,11 +1,11 @@
 package dev.cloister.auth;
 
+import dev.cloister.SettableClock;
 import org.junit.jupiter.api.Test;
 
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -14,24 +14,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 /** Token buckets with a fixed clock: the burst, the refusal with its wait, the refill, one bucket per token. */
 class RateLimiterTest {
 
-    private Instant now = Instant.parse("2026-11-27T10:00:00Z");
-
-    private final RateLimiter limiter = new RateLimiter("submissions", 6, 2, new Clock() {
-        @Override
-        public ZoneOffset getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    });
+    private final SettableClock clock = new SettableClock(Instant.parse("2026-11-27T10:00:00Z"));
+    private final RateLimiter limiter = new RateLimiter("submissions", 6, 2, clock);
 
     @Test
     void aBurstThenARefusalThatSaysHowLongToWait() {
@@ -48,13 +32,13 @@ class RateLimiterTest {
     void theBucketRefillsAtTheRate() {
         limiter.take("t1");
         limiter.take("t1");
-        now = now.plusSeconds(4);
+        clock.advance(Duration.ofSeconds(4));
         assertEquals(6, assertThrows(RateLimitedException.class, () -> limiter.take("t1")).retryAfterSeconds());
-        now = now.plusSeconds(6);
+        clock.advance(Duration.ofSeconds(6));
         assertDoesNotThrow(() -> limiter.take("t1"));
         assertThrows(RateLimitedException.class, () -> limiter.take("t1"));
         // Never more than the burst, however long the token was idle.
-        now = now.plus(Duration.ofHours(1));
+        clock.advance(Duration.ofHours(1));
         limiter.take("t1");
         limiter.take("t1");
         assertThrows(RateLimitedException.class, () -> limiter.take("t1"));

@@ -1,5 +1,6 @@
 package dev.cloister.sandbox;
 
+import dev.cloister.SettableClock;
 import dev.cloister.digest.Digest;
 import dev.cloister.policy.ImageRef;
 import org.junit.jupiter.api.Test;
@@ -48,13 +49,13 @@ class RecentImagesTest {
 
     @Test
     void afterTheIntervalTheEngineIsAskedAgainAndItsNoIsTheAnswer() throws Exception {
-        MovableClock clock = new MovableClock();
+        SettableClock clock = new SettableClock(T0);
         RecentImages images = new RecentImages(Duration.ofSeconds(10), clock);
         images.resolve(REF, this::engine);
-        clock.now = T0.plusSeconds(9);
+        clock.set(T0.plusSeconds(9));
         images.resolve(REF, this::engine);
         assertEquals(1, asked.size());
-        clock.now = T0.plusSeconds(10);
+        clock.set(T0.plusSeconds(10));
         present = false;
         SandboxException e = assertThrows(SandboxException.class, () -> images.resolve(REF, this::engine));
         assertEquals(SandboxException.Kind.IMAGE_NOT_FOUND, e.kind());
@@ -80,24 +81,5 @@ class RecentImagesTest {
         never.resolve(REF, this::engine);
         assertEquals(4, asked.size());
         assertThrows(IllegalArgumentException.class, () -> new RecentImages(Duration.ofSeconds(-1), at(T0)));
-    }
-
-    private static final class MovableClock extends Clock {
-        Instant now = T0;
-
-        @Override
-        public ZoneOffset getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
     }
 }
