@@ -28,6 +28,11 @@ step "2/14 build Cloister"
 (cd "$repo" && mvn -B -q package -DskipTests)
 
 step "3/14 start the service on 127.0.0.1:$port"
+# Another process on the port would answer the readiness check below in this run's place.
+if curl -s -o /dev/null "http://127.0.0.1:$port/"; then
+    echo "something already listens on 127.0.0.1:$port (another Cloister?): stop it, or set CLOISTER_PORT" >&2
+    exit 1
+fi
 log=$(mktemp /tmp/cloister-service.XXXXXX.log)
 (cd "$repo" && exec java -Dquarkus.http.port="$port" -Dcloister.data-dir="$data" \
     -jar target/quarkus-app/quarkus-run.jar >"$log" 2>&1) &
@@ -38,7 +43,8 @@ for _ in $(seq 1 60); do
     kill -0 "$service" 2>/dev/null || { echo "service exited; its log:"; cat "$log"; exit 1; }
     sleep 0.5
 done
-curl -sf "http://127.0.0.1:$port/q/health/ready" >/dev/null || { echo "service not ready; log: $log"; exit 1; }
+curl -sf "http://127.0.0.1:$port/q/health/ready" >/dev/null && kill -0 "$service" 2>/dev/null \
+    || { echo "service not ready; log: $log"; exit 1; }
 echo "service up (log: $log)"
 
 cli() { "$here/cloister" "$@"; }

@@ -183,14 +183,7 @@ public final class FederationService implements AutoCloseable {
         Map<String, Dataset> siteDatasets = new LinkedHashMap<>();
         ResolvedImage image = null;
         if (spec != null) {
-            for (int i = 0; i < spec.sites().size(); i++) {
-                FederationSpec.Site s = spec.sites().get(i);
-                admitSite("sites[" + i + "]", s.name(), s.job(), sitePolicies, siteDatasets, violations);
-            }
-            if (spec.evaluation() != null) {
-                admitSite("evaluation", EVALUATION, spec.evaluation().job(), sitePolicies, siteDatasets,
-                        violations);
-            }
+            admitSites(spec, sitePolicies, siteDatasets, violations);
             if (violations.isEmpty()) {
                 image = runtime.admitImage(ImageRef.parse(spec.image()), violations);
             }
@@ -379,6 +372,18 @@ public final class FederationService implements AutoCloseable {
         federations.submit(() -> execute(id));
     }
 
+    /** Every site, then the evaluation, each under its team's policy and dataset (at submission and on resume). */
+    private void admitSites(FederationSpec spec, Map<String, Policy> sitePolicies, Map<String, Dataset> siteDatasets,
+                            List<Violation> violations) {
+        for (int i = 0; i < spec.sites().size(); i++) {
+            FederationSpec.Site s = spec.sites().get(i);
+            admitSite("sites[" + i + "]", s.name(), s.job(), sitePolicies, siteDatasets, violations);
+        }
+        if (spec.evaluation() != null) {
+            admitSite("evaluation", EVALUATION, spec.evaluation().job(), sitePolicies, siteDatasets, violations);
+        }
+    }
+
     /** Admits a stored federation again, as at submission; every difference from what was recorded is a problem. */
     private Active readmit(Federation f, List<String> problems)
             throws MalformedSpecException, SandboxException {
@@ -392,13 +397,7 @@ public final class FederationService implements AutoCloseable {
         List<Violation> violations = new ArrayList<>();
         Map<String, Policy> sitePolicies = new LinkedHashMap<>();
         Map<String, Dataset> siteDatasets = new LinkedHashMap<>();
-        for (int i = 0; i < spec.sites().size(); i++) {
-            FederationSpec.Site s = spec.sites().get(i);
-            admitSite("sites[" + i + "]", s.name(), s.job(), sitePolicies, siteDatasets, violations);
-        }
-        if (spec.evaluation() != null) {
-            admitSite("evaluation", EVALUATION, spec.evaluation().job(), sitePolicies, siteDatasets, violations);
-        }
+        admitSites(spec, sitePolicies, siteDatasets, violations);
         violations.forEach(v -> problems.add(v.toString()));
         for (Federation.Site s : f.sites()) {
             Policy p = sitePolicies.get(s.name());

@@ -101,8 +101,14 @@ final class DatabaseJobRows implements JobRows {
     // Once per profile text, in its own transaction before the plan that refers to it (a stored profile no plan
     // uses is harmless). storedProfiles holds digests whose row is committed, so those need no look-up; rows are
     // never deleted. Synchronized so that a burst of first submissions under a new profile inserts it once.
-    private synchronized void storeProfile(SeccompProfile profile) {
+    private void storeProfile(SeccompProfile profile) {
         String digest = profile.digest().toString();
+        if (!storedProfiles.contains(digest)) { // every submission after the first under a profile stops here
+            storeProfileOnce(profile, digest);
+        }
+    }
+
+    private synchronized void storeProfileOnce(SeccompProfile profile, String digest) {
         if (storedProfiles.contains(digest)) {
             return;
         }
